@@ -1,0 +1,249 @@
+"""``L2TTeacherHook``: runs the teach step inside ordinary runner iterations."""
+import time
+from typing import Dict, Iterator, Optional, Sequence, Union
+
+import torch
+from mmengine.dist import all_reduce, get_world_size
+from mmengine.hooks import Hook
+from mmengine.logging import MMLogger
+from mmengine.model import is_model_wrapper
+from mmengine.optim import OPTIMIZERS
+from mmengine.registry import HOOKS, MODELS
+from torch import Tensor, nn
+
+from ..models.dynamic_loss_module import dynamic_loss_modules, set_progress
+from .teach_step import ParameterPartition, partition_parameters, teach_step
+
+CHECKPOINT_KEY = 'l2t_teacher'
+
+
+def _mean_over_ranks(tensor: Tensor) -> Tensor:
+    if get_world_size() > 1:
+        all_reduce(tensor, op='mean')
+    return tensor
+
+
+@HOOKS.register_module()
+class L2TTeacherHook(Hook):
+    """Teach the model's DLNs with a memory teacher while the runner trains.
+
+    Every ``interval`` iterations (see :meth:`should_teach`), after the
+    student's optimizer step, runs :func:`~l2t_mm.engine.teach_step` on the
+    iteration's training batch and one batch of ``teach_dataloader``. On
+    every rank in lock-step under DDP (meta-gradients are averaged, so φ and
+    ψ stay identical). The teacher, its optimizer and memory live in the
+    checkpoint under ``'l2t_teacher'``; φ lives in the model's state dict.
+
+    Args:
+        teach_dataloader: dataloader config (or instance) of held-out data
+            the student never trains on; its pipeline must load annotations.
+        interval: teach every ``interval`` training iterations.
+        start_iter: no teaching before this iteration.
+        lookahead_params: θ_S, the parameters the look-ahead differentiates
+            through: ``'head'`` (every head carrying an L2T module),
+            ``'all'``, or a list of parameter-name prefixes.
+        lookahead_lr: α of the look-ahead SGD step; ``None`` takes the
+            student optimizer's current learning rate.
+        lookahead_steps: k, look-ahead steps per teach step.
+        dln_lr: β, the step size applied to the teacher's update of φ.
+        teacher: config of the teacher (``num_coordinates`` is filled in).
+        teacher_optimizer: optimizer config for the teacher's parameters.
+    """
+    priority = 'LOW'  # after the optimizer step and param schedulers
+
+    def __init__(self,
+                 teach_dataloader: Union[dict, torch.utils.data.DataLoader,
+                                         None] = None,
+                 interval: int = 10,
+                 start_iter: int = 0,
+                 lookahead_params: Union[str, Sequence[str]] = 'head',
+                 lookahead_lr: Optional[float] = None,
+                 lookahead_steps: int = 1,
+                 dln_lr: float = 1.0,
+                 teacher: Optional[dict] = None,
+                 teacher_optimizer: Optional[dict] = None) -> None:
+        if teach_dataloader is None:
+            raise ValueError(
+                'L2TTeacherHook.teach_dataloader is required: a dataloader of '
+                'held-out training data (with annotations) that the student '
+                'never trains on, e.g. the "teach" split of the built-in '
+                'dataset or a HoldoutDataset over your training set.')
+        for key, value, minimum in (('interval', interval, 1),
+                                    ('lookahead_steps', lookahead_steps, 1),
+                                    ('start_iter', start_iter, 0)):
+            if not isinstance(value, int) or value < minimum:
+                raise ValueError(f'L2TTeacherHook.{key} must be an int >= '
+                                 f'{minimum}, got {value!r}')
+        if lookahead_lr is not None and lookahead_lr <= 0:
+            raise ValueError('L2TTeacherHook.lookahead_lr must be > 0 or '
+                             f'None (student lr), got {lookahead_lr!r}')
+        self.teach_dataloader_cfg = teach_dataloader
+        self.interval = interval
+        self.start_iter = start_iter
+        self.lookahead_params = lookahead_params
+        self.lookahead_lr = lookahead_lr
+        self.lookahead_steps = lookahead_steps
+        self.dln_lr = dln_lr
+        self.teacher_cfg = dict(teacher or dict(type='LSTMTeacher'))
+        self.teacher_optimizer_cfg = dict(
+            teacher_optimizer or dict(type='Adam', lr=1e-3))
+        self.teacher: Optional[nn.Module] = None
+        self.teacher_optimizer: Optional[torch.optim.Optimizer] = None
+        self.partition: Optional[ParameterPartition] = None
+        self.teach_steps = 0
+        self.skipped_steps = 0
+        self.teach_batches_in_epoch = 0
+        self.teach_epoch = 0
+        self._teach_iterator: Optional[Iterator] = None
+        self._warned_zero: set = set()
+
+    # -- policy ---------------------------------------------------------
+    def should_teach(self, iteration: int) -> bool:
+        """Whether to teach after (0-based) training ``iteration``."""
+        done = iteration + 1
+        return done > self.start_iter and done % self.interval == 0
+
+    # -- set-up ---------------------------------------------------------
+    def before_run(self, runner) -> None:
+        model = self._student(runner)
+        self.partition = partition_parameters(model, self.lookahead_params)
+        params = dict(model.named_parameters())
+        num_coordinates = sum(params[name].numel()
+                              for name in self.partition.dln)
+        device = next(model.parameters()).device
+        self.teacher = MODELS.build(
+            dict(self.teacher_cfg, num_coordinates=num_coordinates)).to(device)
+        self.teacher_optimizer = OPTIMIZERS.build(
+            dict(self.teacher_optimizer_cfg,
+                 params=self.teacher.parameters()))
+        if isinstance(self.teach_dataloader_cfg, dict):
+            self.teach_dataloader = runner.build_dataloader(
+                self.teach_dataloader_cfg, seed=runner.seed)
+        else:
+            self.teach_dataloader = self.teach_dataloader_cfg
+        if len(self.teach_dataloader) == 0:
+            raise ValueError(
+                'L2TTeacherHook.teach_dataloader is empty: its dataset has no '
+                'samples (check ann_file/data_prefix, and that filter_cfg '
+                'does not drop every image) or batch_size exceeds the dataset '
+                'with drop_last=True.')
+        runner.logger.info(
+            f'L2T: teaching {len(self.partition.dln_by_module)} DLN(s) '
+            f'({num_coordinates} parameters) every {self.interval} iters; '
+            f'look-ahead through {len(self.partition.student)} tensors '
+            f'({self.lookahead_params!r}).')
+
+    def before_train_iter(self, runner, batch_idx: int,
+                          data_batch=None) -> None:
+        set_progress(self._student(runner), runner.iter / runner.max_iters)
+
+    # -- the teach step -------------------------------------------------
+    def after_train_iter(self, runner, batch_idx: int, data_batch=None,
+                         outputs=None) -> None:
+        model = self._student(runner)
+        self._log_dln_weights(runner, model)
+        if not self.should_teach(runner.iter):
+            return
+        start = time.perf_counter()
+        train_data = model.data_preprocessor(data_batch, True)
+        val_data = model.data_preprocessor(self._next_teach_batch(), True)
+        result = teach_step(
+            model, self.partition, self.teacher, self.teacher_optimizer,
+            train_data, val_data,
+            lookahead_lr=self._lookahead_lr(runner), dln_lr=self.dln_lr,
+            progress=runner.iter / runner.max_iters,
+            lookahead_steps=self.lookahead_steps,
+            reduce_mean=_mean_over_ranks)
+        elapsed = time.perf_counter() - start
+        hub = runner.message_hub
+        hub.update_scalar('train/l2t/teach_time', elapsed)
+        if not result.applied:
+            self.skipped_steps += 1
+            hub.update_scalar('train/l2t/skipped_steps', self.skipped_steps)
+            runner.logger.warning(
+                f'L2T: skipped the teach step at iter {runner.iter + 1} '
+                f'({result.skip_reason}); φ, ψ and the student are unchanged.')
+            return
+        self.teach_steps += 1
+        for key in ('train_loss', 'val_loss_before', 'val_loss_after',
+                    'meta_grad_norm', 'update_norm'):
+            hub.update_scalar(f'train/l2t/{key}', getattr(result, key))
+        for module in result.zero_meta_grad_modules:
+            if module not in self._warned_zero:
+                self._warned_zero.add(module)
+                runner.logger.warning(
+                    f'L2T: the DLN of {module!r} got an exactly zero '
+                    'meta-gradient, so it cannot learn. Include its head in '
+                    "L2TTeacherHook.lookahead_params (e.g. 'head' or 'all').")
+
+    def _student(self, runner) -> nn.Module:
+        model = runner.model
+        return model.module if is_model_wrapper(model) else model
+
+    def _lookahead_lr(self, runner) -> float:
+        if self.lookahead_lr is not None:
+            return self.lookahead_lr
+        lrs = runner.optim_wrapper.get_lr()
+        return float(next(iter(lrs.values()))[0])
+
+    def _next_teach_batch(self):
+        if self._teach_iterator is None:
+            self._teach_iterator = self._fresh_iterator()
+        try:
+            batch = next(self._teach_iterator)
+        except StopIteration:
+            self.teach_epoch += 1
+            self.teach_batches_in_epoch = 0
+            self._teach_iterator = self._fresh_iterator()
+            batch = next(self._teach_iterator)
+        self.teach_batches_in_epoch += 1
+        return batch
+
+    def _fresh_iterator(self) -> Iterator:
+        sampler = getattr(self.teach_dataloader, 'sampler', None)
+        if hasattr(sampler, 'set_epoch'):
+            sampler.set_epoch(self.teach_epoch)
+        return iter(self.teach_dataloader)
+
+    def _log_dln_weights(self, runner, model: nn.Module) -> None:
+        hub = runner.message_hub
+        for name, module in dynamic_loss_modules(model).items():
+            for stat, value in module.weight_summary().items():
+                hub.update_scalar(f'train/l2t/w/{name}/{stat}', float(value))
+
+    # -- checkpoints ----------------------------------------------------
+    def before_save_checkpoint(self, runner, checkpoint: dict) -> None:
+        # Runs on rank 0 only: no collective calls here.
+        checkpoint[CHECKPOINT_KEY] = dict(
+            teacher=self.teacher.state_dict(),
+            optimizer=self.teacher_optimizer.state_dict(),
+            teach_steps=self.teach_steps,
+            skipped_steps=self.skipped_steps,
+            teach_epoch=self.teach_epoch,
+            teach_batches_in_epoch=self.teach_batches_in_epoch)
+
+    def after_load_checkpoint(self, runner, checkpoint: dict) -> None:
+        state: Dict = checkpoint.get(CHECKPOINT_KEY)
+        if state is None:
+            runner.logger.info('L2T: the checkpoint has no teacher state; '
+                               'the teacher starts fresh.')
+            return
+        expected = self.teacher.memory.shape
+        saved = state['teacher']['memory'].shape
+        if saved != expected:
+            raise ValueError(
+                f'L2T: the checkpoint teacher has memory {tuple(saved)} but '
+                f'this model needs {tuple(expected)}: the DLNs or the teacher '
+                'config changed since it was saved. Resume with the same '
+                'config, or drop the "l2t_teacher" entry to start fresh.')
+        self.teacher.load_state_dict(state['teacher'])
+        self.teacher_optimizer.load_state_dict(state['optimizer'])
+        self.teach_steps = state['teach_steps']
+        self.skipped_steps = state['skipped_steps']
+        self.teach_epoch = state['teach_epoch']
+        # Replay the teach loader to where it was, so a resumed run sees the
+        # same teach batches as an uninterrupted one.
+        self._teach_iterator = self._fresh_iterator()
+        for _ in range(state['teach_batches_in_epoch']):
+            next(self._teach_iterator)
+        self.teach_batches_in_epoch = state['teach_batches_in_epoch']

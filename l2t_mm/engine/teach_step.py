@@ -1,0 +1,286 @@
+"""One L2T-DLN teach step, top to bottom (../shared/METHOD.md).
+
+Names follow the method: θ the student, θ_S the part of θ the look-ahead
+differentiates through, φ the DLN parameters, ψ the teacher.
+
+1. Student look-ahead:  θ' = θ_S - α ∇_θS ℓ_DLN(θ, φ; B_train)      (k steps)
+2. DLN learning:        g = ∂ℓ_val(θ'; B_val)/∂φ;  Δφ, (h, c) = T_ψ(g, s)
+                        φ_new = φ - β Δφ
+3. Teacher learning:    ψ ← Adam(∂ℓ_val(θ''(φ_new(ψ)); B_val)/∂ψ)
+
+Everything runs through ``torch.func.functional_call`` on the unwrapped
+model: the module's own parameters and buffers are never written during
+the step, so the student is exactly as it was, and BatchNorm running
+statistics are only updated on copies. Nothing is committed unless every
+quantity is finite.
+"""
+from dataclasses import dataclass, field
+from typing import Callable, Dict, List, Optional, Sequence, Union
+
+import torch
+from torch import Tensor, nn
+from torch.func import functional_call
+
+from ..models.dynamic_loss_module import dynamic_loss_modules, stock_loss
+
+Reduce = Callable[[Tensor], Tensor]
+
+
+@dataclass
+class ParameterPartition:
+    """Which parameter plays which role in the teach step."""
+    student: List[str]  # θ_S: differentiated through in the look-ahead
+    fixed: List[str]  # the rest of θ: constants of the look-ahead
+    dln: List[str]  # φ
+    dln_by_module: Dict[str, List[str]]  # φ names of each L2T module
+
+
+@dataclass
+class TeachResult:
+    applied: bool
+    skip_reason: str = ''
+    train_loss: float = float('nan')
+    val_loss_before: float = float('nan')
+    val_loss_after: float = float('nan')
+    meta_grad_norm: float = float('nan')
+    update_norm: float = float('nan')
+    zero_meta_grad_modules: List[str] = field(default_factory=list)
+
+
+def partition_parameters(
+        model: nn.Module,
+        lookahead_params: Union[str, Sequence[str]] = 'head'
+) -> ParameterPartition:
+    """Split the model's parameters into θ_S, fixed θ and φ.
+
+    ``'head'``: every top-level child of the model that carries an L2T module
+    (a detector's ``bbox_head``; a segmentor's ``decode_head`` *and*
+    ``auxiliary_head``). ``'all'``: every student parameter. A list: name
+    prefixes of ``model.named_parameters()``.
+    """
+    modules = dynamic_loss_modules(model)
+    if not modules:
+        raise ValueError(
+            'L2TTeacherHook: the model has no L2TLoss or DynamicLossHead, so '
+            'there is nothing to teach. Wrap a loss in the model config, '
+            "e.g. loss_cls=dict(type='L2TLoss', loss=dict(type="
+            "'CrossEntropyLoss', ...)), or a head with type='DynamicLossHead'.")
+    dln_by_module = {
+        name: [f'{name}.dln.{param}' for param, _ in
+               module.dln.named_parameters()]
+        for name, module in modules.items()
+    }
+    dln = [name for names in dln_by_module.values() for name in names]
+    dln_set = set(dln)
+    all_student = [
+        name for name, _ in model.named_parameters() if name not in dln_set
+    ]
+    if lookahead_params == 'all':
+        prefixes = ['']
+    elif lookahead_params == 'head':
+        prefixes = sorted({name.split('.')[0] for name in modules})
+    elif isinstance(lookahead_params, (list, tuple)):
+        prefixes = list(lookahead_params)
+    else:
+        raise ValueError(
+            "L2TTeacherHook.lookahead_params must be 'head', 'all' or a list "
+            f'of parameter-name prefixes, got {lookahead_params!r}')
+    student = [
+        name for name in all_student if any(
+            prefix == '' or name == prefix or name.startswith(prefix + '.')
+            for prefix in prefixes)
+    ]
+    if not student:
+        examples = sorted({name.split('.')[0] for name in all_student})[:6]
+        raise ValueError(
+            f'L2TTeacherHook.lookahead_params={lookahead_params!r} matches no '
+            f"student parameter; use 'head', 'all' or prefixes such as "
+            f'{examples}.')
+    student_set = set(student)
+    fixed = [name for name in all_student if name not in student_set]
+    return ParameterPartition(student, fixed, dln, dln_by_module)
+
+
+def lookahead_tensors(model: nn.Module, partition: ParameterPartition):
+    """The three tensor dicts a look-ahead runs on: θ_S (the module's own
+    parameters, differentiable), constants (the rest of θ detached, plus
+    *copies* of the buffers, since BatchNorm updates running stats in place
+    and the module's own buffers must not move) and φ (fresh leaves)."""
+    params = dict(model.named_parameters())
+    student = {name: params[name] for name in partition.student}
+    constants = {name: params[name].detach() for name in partition.fixed}
+    constants.update(
+        {name: buffer.clone() for name, buffer in model.named_buffers()})
+    phi = {
+        name: params[name].detach().clone().requires_grad_()
+        for name in partition.dln
+    }
+    return student, constants, phi
+
+
+def model_loss(model: nn.Module, tensors: Dict[str, Tensor],
+               data: dict) -> Tensor:
+    """Total training loss of ``model`` evaluated with ``tensors`` in place of
+    its parameters/buffers, summed the way the runner sums it."""
+    losses = functional_call(model, tensors, args=(),
+                             kwargs=dict(data, mode='loss'))
+    total, _ = model.parse_losses(losses)
+    return total
+
+
+def lookahead(model: nn.Module, student: Dict[str, Tensor],
+              constants: Dict[str, Tensor], phi: Dict[str, Tensor],
+              train_data: dict, lr: float, steps: int):
+    """θ' after ``steps`` differentiable SGD steps on the DLN loss.
+
+    Returns ``(first DLN loss, θ')``; θ' stays a function of φ (and of ψ when
+    φ is), which is what both meta-gradients flow through.
+    """
+    names = list(student)
+    current = dict(student)
+    first_loss = None
+    for _ in range(steps):
+        loss = model_loss(model, {**constants, **phi, **current}, train_data)
+        first_loss = loss if first_loss is None else first_loss
+        grads = torch.autograd.grad(
+            loss, [current[name] for name in names], create_graph=True,
+            allow_unused=True)
+        current = {
+            name: current[name] - lr * grad if grad is not None else
+            current[name]
+            for name, grad in zip(names, grads)
+        }
+    return first_loss, current
+
+
+def validation_loss(model: nn.Module, student: Dict[str, Tensor],
+                    constants: Dict[str, Tensor], phi: Dict[str, Tensor],
+                    val_data: dict) -> Tensor:
+    """ℓ_val: the stock (baseline) loss of the looked-ahead student."""
+    with stock_loss(model):
+        return model_loss(model, {**constants, **phi, **student}, val_data)
+
+
+def dln_meta_gradient(model: nn.Module, student: Dict[str, Tensor],
+                      constants: Dict[str, Tensor], phi: Dict[str, Tensor],
+                      train_data: dict, val_data: dict, lookahead_lr: float,
+                      lookahead_steps: int = 1):
+    """Stage 1: look ahead under φ and differentiate ℓ_val(θ') w.r.t. φ.
+
+    Returns the flat meta-gradient g and the (detached) DLN training loss
+    and validation loss. ``phi`` values must be leaves requiring grad.
+    """
+    train_loss, student_ahead = lookahead(model, student, constants, phi,
+                                          train_data, lookahead_lr,
+                                          lookahead_steps)
+    val_loss = validation_loss(model, student_ahead, constants, phi, val_data)
+    grads = torch.autograd.grad(val_loss, list(phi.values()),
+                                allow_unused=True)
+    return (_flatten(grads, list(phi.values())).detach(),
+            train_loss.detach(), val_loss.detach())
+
+
+def _flatten(tensors: Sequence[Optional[Tensor]],
+             like: Sequence[Tensor]) -> Tensor:
+    return torch.cat([
+        (t if t is not None else torch.zeros_like(ref)).reshape(-1)
+        for t, ref in zip(tensors, like)
+    ])
+
+
+def _unflatten(flat: Tensor, like: Dict[str, Tensor]) -> Dict[str, Tensor]:
+    out, offset = {}, 0
+    for name, ref in like.items():
+        out[name] = flat[offset:offset + ref.numel()].view_as(ref)
+        offset += ref.numel()
+    return out
+
+
+def teach_step(model: nn.Module,
+               partition: ParameterPartition,
+               teacher: nn.Module,
+               teacher_optimizer: torch.optim.Optimizer,
+               train_data: dict,
+               val_data: dict,
+               lookahead_lr: float,
+               dln_lr: float,
+               progress: float,
+               lookahead_steps: int = 1,
+               reduce_mean: Reduce = lambda tensor: tensor) -> TeachResult:
+    """Run one teach step and, if everything is finite, commit φ, ψ and the
+    teacher's memory. ``model`` must be unwrapped (not DDP); ``reduce_mean``
+    averages a flat tensor over ranks so φ and ψ stay identical everywhere.
+    ``train_data``/``val_data`` are outputs of the model's data preprocessor.
+    """
+    params = dict(model.named_parameters())
+    student, constants, phi = lookahead_tensors(model, partition)
+
+    # 1. Student look-ahead under the current φ; g = ∂ℓ_val(θ')/∂φ.
+    meta_grad, train_loss, val_before = dln_meta_gradient(
+        model, student, constants, phi, train_data, val_data, lookahead_lr,
+        lookahead_steps)
+    reduced = reduce_mean(
+        torch.cat([meta_grad, torch.stack([train_loss, val_before])]))
+    meta_grad, (train_value, val_value) = reduced[:-2], reduced[-2:]
+    if not torch.isfinite(reduced).all():
+        return TeachResult(False, 'non-finite loss or meta-gradient')
+
+    # 2. DLN learning: the teacher turns g into Δφ (a function of ψ).
+    state = torch.stack([
+        torch.tensor(float(progress), dtype=meta_grad.dtype),
+        torch.log1p(train_value.clamp(min=0)),
+        torch.log1p(val_value.clamp(min=0))
+    ]).to(meta_grad.device)
+    update, new_memory = teacher(meta_grad, state)
+    phi_flat = _flatten(list(phi.values()), list(phi.values())).detach()
+    phi_new = _unflatten(phi_flat - dln_lr * update, phi)
+
+    # 3. Teacher learning: look ahead again under φ_new(ψ); ℓ_val -> ψ.
+    _, student_ahead = lookahead(model, student, constants, phi_new,
+                                 train_data, lookahead_lr, lookahead_steps)
+    val_after = validation_loss(model, student_ahead, constants, phi_new,
+                                val_data)
+    teacher_params = {
+        name: p for name, p in teacher.named_parameters() if p.requires_grad
+    }
+    reduced = reduce_mean(
+        torch.cat([
+            _flatten(
+                torch.autograd.grad(val_after, list(teacher_params.values()),
+                                    allow_unused=True),
+                list(teacher_params.values())),
+            val_after.detach().reshape(1)
+        ]))
+    teacher_grad, val_after_value = reduced[:-1], reduced[-1]
+    if not (torch.isfinite(reduced).all() and torch.isfinite(update).all()
+            and torch.isfinite(new_memory).all()):
+        return TeachResult(False, 'non-finite teacher update or gradient')
+
+    # Commit: φ, ψ and memory change together or not at all.
+    with torch.no_grad():
+        for name, value in phi_new.items():
+            params[name].copy_(value)
+        teacher.memory.copy_(new_memory.detach())
+    teacher_optimizer.zero_grad()
+    for name, grad in _unflatten(teacher_grad, teacher_params).items():
+        teacher_params[name].grad = grad.clone()
+    teacher_optimizer.step()
+
+    zero_modules = [
+        module for module, names in partition.dln_by_module.items()
+        if not _has_nonzero(meta_grad, phi, names)
+    ]
+    return TeachResult(
+        applied=True,
+        train_loss=train_value.item(),
+        val_loss_before=val_value.item(),
+        val_loss_after=val_after_value.item(),
+        meta_grad_norm=meta_grad.norm().item(),
+        update_norm=(dln_lr * update).detach().norm().item(),
+        zero_meta_grad_modules=zero_modules)
+
+
+def _has_nonzero(flat: Tensor, like: Dict[str, Tensor],
+                 names: List[str]) -> bool:
+    pieces = _unflatten(flat, like)
+    return any(bool(pieces[name].abs().sum() > 0) for name in names)

@@ -1,0 +1,229 @@
+"""Dynamic Loss Networks (DLN): the small networks the teacher adjusts.
+
+A DLN turns the stock loss of one loss term into the loss the student
+minimises. Its parameters are φ in ../shared/METHOD.md: they never receive
+gradients from the student's loss (``requires_grad`` is off, see
+:func:`freeze_dln`); only the teacher hook changes them.
+"""
+import math
+from dataclasses import dataclass
+from typing import Dict, Optional
+
+import torch
+import torch.nn.functional as F
+from mmengine.registry import MODELS
+from torch import Tensor, nn
+
+
+@dataclass
+class ElementwiseLoss:
+    """One loss term seen element by element, as a DLN sees it.
+
+    ``values`` is the stock loss with ``reduction='none'`` (the caller's
+    ``weight`` and the stock ``loss_weight`` already applied). The features
+    are detached: a DLN decides how much each element counts, it does not open
+    new gradient paths into the prediction.
+    """
+    values: Tensor
+    confidence: Tensor  # probability given to the correct answer; 0 for regression
+    positive: Tensor  # 1 where the target is a valid class (always 1 for regression)
+    valid: Tensor  # bool: elements that contribute to the stock loss
+    progress: float  # training progress t / T in [0, 1]
+    kind: str  # 'softmax', 'sigmoid' or 'regression'
+    pred: Tensor  # the raw prediction (logits for classification kinds)
+    target: Tensor
+
+
+def freeze_dln(module: nn.Module) -> None:
+    """Keep DLN parameters out of the student's optimisation.
+
+    The runner's optimizer still lists them, but a parameter that never gets a
+    ``.grad`` is never stepped (nor decayed) by torch optimizers.
+    """
+    for param in module.parameters():
+        param.requires_grad_(False)
+
+
+def masked_mean(values: Tensor, mask: Tensor) -> Tensor:
+    count = mask.sum()
+    return (values * mask).sum() / count.clamp(min=1)
+
+
+class _PositiveWeightMLP(nn.Module):
+    """MLP -> softplus, initialised to output exactly 1 for every input."""
+
+    def __init__(self, in_features: int, hidden_channels: int) -> None:
+        super().__init__()
+        self.fc1 = nn.Linear(in_features, hidden_channels)
+        self.fc2 = nn.Linear(hidden_channels, 1)
+        self.init_weights()
+
+    def init_weights(self) -> None:
+        # Called again by mmengine after a parent's init_cfg (which may
+        # re-initialise every nn.Linear): keeps "L2T at step 0 == baseline".
+        nn.init.xavier_uniform_(self.fc1.weight)
+        nn.init.zeros_(self.fc1.bias)
+        nn.init.zeros_(self.fc2.weight)
+        nn.init.constant_(self.fc2.bias, math.log(math.e - 1.0))  # softplus -> 1
+
+    def forward(self, features: Tensor) -> Tensor:
+        hidden = torch.tanh(self.fc1(features))
+        return F.softplus(self.fc2(hidden)).squeeze(-1)
+
+
+def normalise_weights(raw: Tensor, valid: Tensor) -> Tensor:
+    """Scale weights to mean 1 over valid elements, so the DLN redistributes
+    the loss between elements instead of changing its overall scale."""
+    mean = masked_mean(raw, valid.to(raw.dtype))
+    return raw / mean.clamp(min=1e-12)
+
+
+def summarise_weights(weights: Tensor, valid: Tensor) -> Dict[str, Tensor]:
+    """Detached mean/min/max of the weights, kept as tensors so that training
+    does not synchronise on ``.item()``; the hook converts them when logging."""
+    selected = weights.detach()[valid]
+    if selected.numel() == 0:
+        return {}
+    return dict(mean=selected.mean(), min=selected.min(), max=selected.max())
+
+
+@MODELS.register_module()
+class WeightingDLN(nn.Module):
+    """Per-element weighting DLN, the default; works for every loss type.
+
+    weight_i = softplus(MLP([log1p(l_i), confidence_i, positive_i, t/T])),
+    normalised to mean 1 over valid elements; the loss is ``weight * l``.
+    Identity at initialisation, so an L2T model starts exactly as its
+    baseline.
+
+    Args:
+        hidden_channels: width of the MLP's hidden layer.
+    """
+    num_features = 4
+
+    def __init__(self, hidden_channels: int = 16) -> None:
+        super().__init__()
+        self.mlp = _PositiveWeightMLP(self.num_features, hidden_channels)
+        self.last_summary: Dict[str, Tensor] = {}
+
+    def init_weights(self) -> None:
+        self.mlp.init_weights()
+
+    def forward(self, loss: ElementwiseLoss) -> Tensor:
+        values = loss.values
+        progress = torch.full_like(values, loss.progress)
+        features = torch.stack([
+            torch.log1p(values.detach().clamp(min=0)), loss.confidence,
+            loss.positive, progress
+        ], dim=-1)
+        weights = normalise_weights(self.mlp(features), loss.valid)
+        self.last_summary = summarise_weights(weights, loss.valid)
+        return weights * values
+
+
+@MODELS.register_module()
+class LogitDLN(nn.Module):
+    """The reference code's DLN form, for classification losses only.
+
+    For each element and each non-target class it feeds
+    ``[p_target, p_other, 1, 0]`` through a bias-free MLP
+    (4 -> 40 -> 40 -> 40 -> 40 -> 1, LeakyReLU) and averages. For sigmoid
+    heads each element is a ``[p, y, 1, 0]`` row (ours). The output replaces
+    the stock loss on the elements where the stock loss counts; the caller's
+    ``weight`` acts only through that support, and ``loss_weight`` scales it.
+    Not the identity at initialisation (unlike :class:`WeightingDLN`).
+
+    Args:
+        hidden_channels: width of the four hidden layers.
+    """
+
+    def __init__(self, hidden_channels: int = 40) -> None:
+        super().__init__()
+        widths = [4] + [hidden_channels] * 4
+        layers = []
+        for width_in, width_out in zip(widths[:-1], widths[1:]):
+            layers += [nn.Linear(width_in, width_out, bias=False), nn.LeakyReLU()]
+        layers.append(nn.Linear(hidden_channels, 1, bias=False))
+        self.mlp = nn.Sequential(*layers)
+        self.last_summary: Dict[str, Tensor] = {}
+
+    def forward(self, loss: ElementwiseLoss) -> Tensor:
+        if loss.kind == 'softmax':
+            per_element = self._softmax_rows(loss.pred, loss.target)
+        elif loss.kind == 'sigmoid':
+            prob = loss.pred.sigmoid()
+            target = loss.positive
+            ones = torch.ones_like(prob)
+            rows = torch.stack([prob, target, ones, torch.zeros_like(prob)], -1)
+            per_element = self.mlp(rows).squeeze(-1)
+        else:
+            raise TypeError(
+                'LogitDLN only wraps classification losses (softmax or '
+                'sigmoid logits); use dln=dict(type="WeightingDLN") for '
+                'regression losses such as L1, MSE or IoU.')
+        per_element = per_element * loss.valid.to(per_element.dtype)
+        self.last_summary = dict(mean=per_element.detach().mean())
+        return per_element
+
+    def _softmax_rows(self, logits: Tensor, labels: Tensor) -> Tensor:
+        num_classes = logits.size(1)
+        prob = logits.softmax(dim=1).movedim(1, -1)  # (..., C)
+        in_range = (labels >= 0) & (labels < num_classes)
+        safe_labels = labels.clamp(0, num_classes - 1).long()
+        p_target = prob.gather(-1, safe_labels.unsqueeze(-1))
+        is_other = ~F.one_hot(safe_labels, num_classes).bool()
+        rows = torch.stack([
+            p_target.expand_as(prob), prob,
+            torch.ones_like(prob), torch.zeros_like(prob)
+        ], dim=-1)
+        per_class = self.mlp(rows).squeeze(-1)
+        per_element = masked_mean_last(per_class, is_other)
+        return per_element * in_range.to(per_element.dtype)
+
+
+def masked_mean_last(values: Tensor, mask: Tensor) -> Tensor:
+    mask = mask.to(values.dtype)
+    return (values * mask).sum(-1) / mask.sum(-1).clamp(min=1)
+
+
+@MODELS.register_module()
+class TermWeightingDLN(nn.Module):
+    """Term-level DLN for :class:`DynamicLossHead`: one weight per loss term.
+
+    weight_k = softplus(MLP([log1p(L_k), t/T, onehot(k)])), normalised to
+    mean 1 over the terms. Identity at initialisation.
+
+    Args:
+        max_terms: size of the term one-hot; a head with more loss terms is an
+            error naming this key.
+        hidden_channels: width of the MLP's hidden layer.
+    """
+
+    def __init__(self, max_terms: int = 8, hidden_channels: int = 16) -> None:
+        super().__init__()
+        self.max_terms = max_terms
+        self.mlp = _PositiveWeightMLP(2 + max_terms, hidden_channels)
+        self.last_summary: Dict[str, Tensor] = {}
+
+    def init_weights(self) -> None:
+        self.mlp.init_weights()
+
+    def forward(self, term_values: Tensor, progress: float,
+                term_names: Optional[list] = None) -> Tensor:
+        num_terms = term_values.numel()
+        if num_terms > self.max_terms:
+            raise ValueError(
+                f'TermWeightingDLN.max_terms={self.max_terms} but the head '
+                f'returned {num_terms} loss terms {term_names}; set '
+                f'dln=dict(type="TermWeightingDLN", max_terms={num_terms}).')
+        one_hot = torch.eye(self.max_terms, dtype=term_values.dtype,
+                            device=term_values.device)[:num_terms]
+        features = torch.cat([
+            torch.log1p(term_values.detach().clamp(min=0)).unsqueeze(-1),
+            torch.full_like(term_values, progress).unsqueeze(-1), one_hot
+        ], dim=-1)
+        all_valid = torch.ones_like(term_values, dtype=torch.bool)
+        weights = normalise_weights(self.mlp(features), all_valid)
+        names = term_names or [str(i) for i in range(num_terms)]
+        self.last_summary = dict(zip(names, weights.detach()))
+        return weights

@@ -1,0 +1,75 @@
+"""``DynamicLossHead``: re-weight the loss terms of any head with a DLN."""
+from typing import Dict, List, Optional, Tuple
+
+import torch
+from mmengine.registry import MODELS
+from torch import Tensor
+
+from .dln import freeze_dln
+from .dynamic_loss_module import DynamicLossModule, build_wrapped
+
+
+def loss_term_names(losses: Dict[str, object]) -> List[str]:
+    """The entries mmengine's ``parse_losses`` sums into the total loss."""
+    return sorted(name for name in losses if 'loss' in name)
+
+
+def term_value(value) -> Tensor:
+    """Scalar of one loss term as ``BaseModel.parse_losses`` counts it."""
+    if isinstance(value, Tensor):
+        return value.mean()
+    return sum(item.mean() for item in value)
+
+
+@MODELS.register_module()
+class DynamicLossHead(DynamicLossModule):
+    """Wrap a dense head or decode head; a term-level DLN weights its losses.
+
+    Predictions and inference go straight to the wrapped head; only the loss
+    dict returned by ``loss``/``loss_and_predict`` is re-weighted: every entry
+    whose key contains ``'loss'`` (the ones mmengine sums) is multiplied by
+    its weight. Other entries (``acc_seg`` ...) pass unchanged.
+
+    Args:
+        head: config of the wrapped head, e.g. ``dict(type='YOLOV3Head', ...)``.
+        dln: config of the term-level DLN (default ``TermWeightingDLN``,
+            identity at initialisation).
+    """
+    wrapped_attribute = 'head'
+
+    def __init__(self, head: dict, dln: Optional[dict] = None) -> None:
+        super().__init__()
+        self.head = build_wrapped(head, 'DynamicLossHead.head', 'head')
+        self.dln = MODELS.build(dln or dict(type='TermWeightingDLN'))
+        freeze_dln(self.dln)
+
+    def init_weights(self) -> None:
+        if hasattr(self.head, 'init_weights'):
+            self.head.init_weights()
+        if hasattr(self.dln, 'init_weights'):
+            self.dln.init_weights()
+
+    def forward(self, *args, **kwargs):
+        return self.head(*args, **kwargs)
+
+    def loss(self, *args, **kwargs) -> dict:
+        return self.weight_losses(self.head.loss(*args, **kwargs))
+
+    def loss_and_predict(self, *args, **kwargs) -> Tuple[dict, object]:
+        losses, predictions = self.head.loss_and_predict(*args, **kwargs)
+        return self.weight_losses(losses), predictions
+
+    def weight_losses(self, losses: dict) -> dict:
+        if self.use_stock_loss:
+            return losses
+        names = loss_term_names(losses)
+        if not names:
+            return losses
+        values = [term_value(losses[name]) for name in names]
+        weights = self.dln(torch.stack(values), self.progress, names)
+        weighted = dict(losses)
+        for name, weight in zip(names, weights):
+            value = losses[name]
+            weighted[name] = value * weight if isinstance(value, Tensor) \
+                else [item * weight for item in value]
+        return weighted

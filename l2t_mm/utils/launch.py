@@ -1,0 +1,120 @@
+"""What ``tools/train.py`` and ``tools/test.py`` share: loading a config with
+clear errors, adapting it to the machine, and CPU-safe distributed launch."""
+import os
+import os.path as osp
+from typing import Optional
+
+import torch
+import torch.distributed as torch_dist
+from mmengine.config import Config
+
+TASKS = {'mmdet': 'detection', 'mmseg': 'segmentation'}
+
+
+class LaunchError(RuntimeError):
+    """A user-facing problem with the config or the machine; one line."""
+
+
+def load_config(path: str, cfg_options: Optional[dict] = None) -> Config:
+    if not osp.isfile(path):
+        raise LaunchError(f'config file {path!r} does not exist; the shipped '
+                          'configs are in configs/ (e.g. configs/yolo_l2t.py)')
+    try:
+        cfg = Config.fromfile(path)
+    except (ModuleNotFoundError, ImportError, FileNotFoundError) as error:
+        text = str(error)
+        if '::' in text or 'pkg_resources' in text or 'mmdet' in text \
+                or 'mmseg' in text:
+            raise LaunchError(
+                f'{path}: cannot resolve its "mmdet::"/"mmseg::" base config '
+                f'({text}). mmengine finds them through pkg_resources: keep '
+                '"setuptools<82" installed and install mmdet==3.3.0 / '
+                'mmsegmentation==1.2.2 (make setup does both).') from error
+        raise
+    if cfg_options:
+        cfg.merge_from_dict(cfg_options)
+    return cfg
+
+
+def task_of(cfg: Config) -> str:
+    scope = cfg.get('default_scope')
+    if scope not in TASKS:
+        raise LaunchError(
+            f'default_scope={scope!r}: l2t_mm tools handle "mmdet" '
+            '(detection) and "mmseg" (segmentation) configs')
+    return TASKS[scope]
+
+
+def replace_sync_bn(node):
+    """SyncBN needs CUDA; on a CPU machine use plain BN (same parameters)."""
+    if isinstance(node, dict):
+        for key, value in node.items():
+            if key == 'type' and value in ('SyncBN', 'MMSyncBN'):
+                node[key] = 'BN'
+            else:
+                replace_sync_bn(value)
+    elif isinstance(node, (list, tuple)):
+        for item in node:
+            replace_sync_bn(item)
+
+
+def check_dataset_folders(cfg: Config) -> None:
+    """Fail before building the runner when a dataset folder is missing."""
+    for key in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
+        loader = cfg.get(key)
+        if not loader:
+            continue
+        dataset = loader['dataset']
+        while 'dataset' in dataset:  # RepeatDataset, MultiImageMixDataset ...
+            dataset = dataset['dataset']
+        root = dataset.get('data_root')
+        if root and not osp.isdir(root):
+            raise LaunchError(
+                f'{key}.dataset.data_root={root!r} does not exist. Generate '
+                f'the built-in dataset with `python tools/make_dataset.py '
+                f'--out {root.rstrip("/")}` (or `make data`), or point '
+                'data_root at your own data with --cfg-options.')
+
+
+def prepare_config(cfg: Config, config_path: str, launcher: str,
+                   work_dir: Optional[str], amp: bool = False) -> Config:
+    cfg.launcher = launcher
+    if work_dir is not None:
+        cfg.work_dir = work_dir
+    elif cfg.get('work_dir') is None:
+        name = osp.splitext(osp.basename(config_path))[0]
+        cfg.work_dir = osp.join('./work_dirs', name)
+    if not torch.cuda.is_available():
+        replace_sync_bn(cfg.model)
+        if launcher != 'none':
+            cfg.env_cfg = dict(cfg.get('env_cfg', {}),
+                               dist_cfg=dict(backend='gloo'))
+            cfg.model_wrapper_cfg = dict(type='MMDistributedDataParallel',
+                                         device_ids=None)
+    if amp:
+        if not torch.cuda.is_available():
+            raise LaunchError('--amp needs a CUDA device; this machine has '
+                              'none (drop --amp to train in fp32)')
+        cfg.optim_wrapper.type = 'AmpOptimWrapper'
+        cfg.optim_wrapper.loss_scale = 'dynamic'
+    return cfg
+
+
+def init_cpu_distributed(launcher: str) -> None:
+    """mmengine's ``init_dist`` calls ``torch.cuda.set_device``; on a CPU
+    machine start the gloo group ourselves (the Runner then reuses it)."""
+    if launcher == 'none' or torch.cuda.is_available():
+        return
+    if launcher != 'pytorch':
+        raise LaunchError(f'--launcher {launcher} is not supported on a CPU '
+                          'machine; use --launcher pytorch with torchrun')
+    if 'RANK' not in os.environ:
+        raise LaunchError('--launcher pytorch expects torchrun to set RANK/'
+                          'WORLD_SIZE; use tools/dist_train.sh or torchrun')
+    if not torch_dist.is_initialized():
+        torch_dist.init_process_group(backend='gloo')
+
+
+def destroy_distributed() -> None:
+    if torch_dist.is_available() and torch_dist.is_initialized():
+        torch_dist.destroy_process_group()

@@ -1,0 +1,143 @@
+"""The teach step's math, without a runner."""
+import copy
+
+import pytest
+import torch
+from mmengine.registry import init_default_scope
+from toy import ToyClassifier, toy_batch
+
+from l2t_mm.engine.teach_step import (dln_meta_gradient, lookahead_tensors,
+                                      partition_parameters, teach_step)
+from l2t_mm.models import LSTMTeacher
+
+
+@pytest.fixture(autouse=True)
+def _scope():
+    init_default_scope('mmdet')
+    torch.manual_seed(0)
+
+
+def _setup(dtype=torch.float32, lookahead_params='all'):
+    model = ToyClassifier().to(dtype)
+    # A DLN away from identity, so every φ coordinate has a meta-gradient.
+    with torch.no_grad():
+        for param in model.loss_cls.dln.parameters():
+            param.add_(torch.randn_like(param) * 0.3)
+    partition = partition_parameters(model, lookahead_params)
+    num = sum(p.numel() for n, p in model.named_parameters()
+              if n in partition.dln)
+    teacher = LSTMTeacher(num).to(dtype)
+    optimizer = torch.optim.Adam(teacher.parameters(), lr=1e-2)
+    return model, partition, teacher, optimizer
+
+
+def test_partition_roles():
+    model = ToyClassifier()
+    partition = partition_parameters(model, ['head'])
+    assert partition.student == ['head.weight', 'head.bias']
+    assert set(partition.dln) == {
+        f'loss_cls.dln.{n}' for n, _ in model.loss_cls.dln.named_parameters()
+    }
+    assert 'backbone.weight' in partition.fixed
+    assert not set(partition.dln) & set(partition.fixed)
+
+
+def test_partition_errors_name_the_key():
+    with pytest.raises(ValueError, match='lookahead_params'):
+        partition_parameters(ToyClassifier(), ['neck'])
+    with pytest.raises(ValueError, match='no L2TLoss or DynamicLossHead'):
+        partition_parameters(torch.nn.Linear(2, 2), 'head')
+
+
+def test_teach_step_changes_phi_and_psi_only():
+    model, partition, teacher, optimizer = _setup()
+    student_before = copy.deepcopy(
+        {n: p for n, p in model.state_dict().items() if '.dln.' not in n})
+    phi_before = {n: p.clone() for n, p in model.named_parameters()
+                  if n in partition.dln}
+    psi_before = copy.deepcopy(teacher.state_dict())
+    result = teach_step(model, partition, teacher, optimizer,
+                        toy_batch(16, 0), toy_batch(16, 1), lookahead_lr=0.1,
+                        dln_lr=1.0, progress=0.5)
+    assert result.applied, result.skip_reason
+    assert result.meta_grad_norm > 0 and result.update_norm > 0
+    for name, value in student_before.items():
+        assert torch.equal(model.state_dict()[name], value), name
+    params = dict(model.named_parameters())
+    assert any(not torch.equal(params[n], v) for n, v in phi_before.items())
+    after = teacher.state_dict()
+    assert not torch.equal(after['memory'], psi_before['memory'])
+    assert not torch.equal(after['output.weight'],
+                           psi_before['output.weight'])
+
+
+def test_meta_gradient_matches_finite_differences():
+    model, partition, _, _ = _setup(torch.float64)
+    train, val = toy_batch(16, 0, torch.float64), toy_batch(16, 1,
+                                                           torch.float64)
+    student, constants, phi = lookahead_tensors(model, partition)
+    meta_grad, _, _ = dln_meta_gradient(model, student, constants, phi, train,
+                                        val, lookahead_lr=0.5)
+    flat = torch.cat([p.reshape(-1) for p in phi.values()]).detach()
+    names = list(phi)
+    sizes = [phi[n].numel() for n in names]
+
+    def val_loss_at(flat_phi):
+        pieces = torch.split(flat_phi, sizes)
+        phi_eval = {n: piece.view_as(phi[n]).clone().requires_grad_()
+                    for n, piece in zip(names, pieces)}
+        s, c, _ = lookahead_tensors(model, partition)
+        _, _, val_loss = dln_meta_gradient(model, s, c, phi_eval, train, val,
+                                           lookahead_lr=0.5)
+        return val_loss
+
+    coords = torch.argsort(meta_grad.abs(), descending=True)[:6].tolist()
+    coords += [0, len(flat) - 1]
+    eps = 1e-6
+    for j in coords:
+        step = torch.zeros_like(flat)
+        step[j] = eps
+        numeric = (val_loss_at(flat + step) - val_loss_at(flat - step)) / (
+            2 * eps)
+        torch.testing.assert_close(meta_grad[j], numeric, rtol=1e-4,
+                                   atol=1e-9)
+    assert meta_grad.abs().max() > 1e-6
+
+
+def test_batchnorm_buffers_untouched_by_lookahead():
+    model, partition, teacher, optimizer = _setup()
+    running_mean = model.bn.running_mean.clone()
+    tracked = model.bn.num_batches_tracked.clone()
+    teach_step(model, partition, teacher, optimizer, toy_batch(16, 0),
+               toy_batch(16, 1), lookahead_lr=0.1, dln_lr=1.0, progress=0.0)
+    assert torch.equal(model.bn.running_mean, running_mean)
+    assert torch.equal(model.bn.num_batches_tracked, tracked)
+
+
+def test_non_finite_validation_loss_skips_and_changes_nothing():
+    model, partition, teacher, optimizer = _setup()
+    state = copy.deepcopy(model.state_dict())
+    teacher_state = copy.deepcopy(teacher.state_dict())
+    bad = toy_batch(16, 1)
+    bad['inputs'][0, 0] = float('nan')
+    result = teach_step(model, partition, teacher, optimizer,
+                        toy_batch(16, 0), bad, lookahead_lr=0.1, dln_lr=1.0,
+                        progress=0.0)
+    assert not result.applied and 'non-finite' in result.skip_reason
+    for name, value in state.items():
+        assert torch.equal(model.state_dict()[name], value, ), name
+    for name, value in teacher_state.items():
+        assert torch.equal(teacher.state_dict()[name], value), name
+
+
+def test_head_only_lookahead_reports_dln_without_meta_gradient():
+    model, partition, teacher, optimizer = _setup()
+    # With a zero head, a look-ahead through the backbone cannot feel φ.
+    partition = partition_parameters(model, ['backbone'])
+    with torch.no_grad():
+        model.head.weight.zero_()
+    result = teach_step(model, partition, teacher, optimizer,
+                        toy_batch(16, 0), toy_batch(16, 1), lookahead_lr=0.1,
+                        dln_lr=1.0, progress=0.0)
+    assert result.applied
+    assert result.zero_meta_grad_modules == ['loss_cls']

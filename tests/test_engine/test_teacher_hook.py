@@ -1,0 +1,169 @@
+"""L2TTeacherHook inside a real mmengine Runner on the toy model."""
+import os
+import socket
+
+import pytest
+import torch
+import torch.multiprocessing as mp
+from mmengine.hooks import Hook
+from mmengine.runner import Runner
+from toy import ToyClassifier, ToyDataset
+
+from l2t_mm.engine import L2TTeacherHook
+from l2t_mm.engine.l2t_teacher_hook import CHECKPOINT_KEY
+from l2t_mm.utils import trust_local_checkpoints
+
+
+def _loader(dataset):
+    return dict(dataset=dataset, batch_size=8, num_workers=0,
+                sampler=dict(type='DefaultSampler', shuffle=True),
+                collate_fn=dict(type='default_collate'))
+
+
+def _runner(work_dir, max_iters, checkpoint_interval, resume=False,
+            teach_dataset=None, launcher='none', **hook_options):
+    hook = dict(type='L2TTeacherHook',
+                teach_dataloader=_loader(
+                    ToyDataset(32, 1) if teach_dataset is None else teach_dataset),
+                interval=2, lookahead_params='all', lookahead_lr=0.1)
+    hook.update(hook_options)
+    extra = {}
+    if launcher != 'none':
+        # What tools/train.py sets on a CPU machine (l2t_mm.utils.launch).
+        extra = dict(launcher=launcher,
+                     cfg=dict(model_wrapper_cfg=dict(
+                         type='MMDistributedDataParallel', device_ids=None)),
+                     env_cfg=dict(dist_cfg=dict(backend='gloo')))
+    return Runner(
+        model=dict(type=ToyClassifier), work_dir=str(work_dir),
+        train_dataloader=_loader(ToyDataset(64, 0)),
+        optim_wrapper=dict(optimizer=dict(type='SGD', lr=0.1, momentum=0.9)),
+        train_cfg=dict(by_epoch=False, max_iters=max_iters),
+        default_hooks=dict(
+            checkpoint=dict(type='CheckpointHook', by_epoch=False,
+                            interval=checkpoint_interval),
+            logger=dict(type='LoggerHook', interval=1)),
+        custom_hooks=[hook], randomness=dict(seed=0, deterministic=True),
+        resume=resume, default_scope='mmdet', **extra)
+
+
+def _teacher_hook(runner) -> L2TTeacherHook:
+    return next(h for h in runner.hooks if isinstance(h, L2TTeacherHook))
+
+
+def test_scalars_reach_the_log(tmp_path):
+    runner = _runner(tmp_path, max_iters=4, checkpoint_interval=4)
+    runner.train()
+    hub = runner.message_hub
+    for key in ('val_loss_before', 'val_loss_after', 'meta_grad_norm',
+                'update_norm', 'teach_time', 'w/loss_cls/mean'):
+        assert f'train/l2t/{key}' in hub.log_scalars, key
+    assert _teacher_hook(runner).teach_steps == 2
+    log_files = list(tmp_path.rglob('*.json'))
+    assert any('l2t/val_loss_after' in f.read_text() for f in log_files)
+
+
+class _SnapshotDLN(Hook):
+    """Copies φ once the runner has initialised the weights."""
+
+    def before_train(self, runner) -> None:
+        self.phi = {n: p.clone() for n, p in
+                    runner.model.loss_cls.dln.named_parameters()}
+        self.head = runner.model.head.weight.clone()
+
+
+def test_dln_is_not_stepped_by_the_student_optimizer(tmp_path):
+    runner = _runner(tmp_path, max_iters=3, checkpoint_interval=3,
+                     interval=100)
+    snapshot = _SnapshotDLN()
+    runner.register_hook(snapshot)
+    runner.train()
+    assert not torch.equal(runner.model.head.weight, snapshot.head)
+    for name, param in runner.model.loss_cls.dln.named_parameters():
+        assert param.grad is None
+        assert torch.equal(param, snapshot.phi[name]), name
+
+
+class _Crash(RuntimeError):
+    pass
+
+
+class _CrashAfter(Hook):
+    """Kills training after ``iters`` iterations, once the checkpoint of that
+    iteration is written: the run a user resumes."""
+
+    def __init__(self, iters: int) -> None:
+        self.iters = iters
+
+    def after_train_iter(self, runner, batch_idx, data_batch=None,
+                         outputs=None) -> None:
+        if runner.iter + 1 == self.iters:
+            raise _Crash()
+
+
+def test_resume_reproduces_uninterrupted_run(tmp_path):
+    trust_local_checkpoints()  # what tools/train.py does before resuming
+    straight = _runner(tmp_path / 'straight', max_iters=8,
+                       checkpoint_interval=4)
+    straight.train()
+    first = _runner(tmp_path / 'split', max_iters=8, checkpoint_interval=4)
+    first.register_hook(_CrashAfter(4), priority='LOWEST')
+    with pytest.raises(_Crash):
+        first.train()
+    resumed = _runner(tmp_path / 'split', max_iters=8, checkpoint_interval=4,
+                      resume=True)
+    resumed.train()
+    assert _teacher_hook(resumed).teach_steps == 4
+    for name, value in straight.model.state_dict().items():
+        assert torch.equal(resumed.model.state_dict()[name], value), name
+    a, b = (torch.load(run.work_dir + '/iter_8.pth', weights_only=False)
+            [CHECKPOINT_KEY] for run in (straight, resumed))
+    for name, value in a['teacher'].items():
+        assert torch.equal(b['teacher'][name], value), name
+    for name, value in a['optimizer']['state'][0].items():
+        assert torch.equal(b['optimizer']['state'][0][name], value), name
+    assert a['teacher']['memory'].abs().sum() > 0
+
+
+def test_missing_or_empty_teach_dataloader(tmp_path):
+    with pytest.raises(ValueError, match='teach_dataloader is required'):
+        L2TTeacherHook()
+    runner = _runner(tmp_path, max_iters=2, checkpoint_interval=2,
+                     teach_dataset=ToyDataset(0, 1))
+    with pytest.raises(ValueError, match='teach_dataloader is empty'):
+        runner.train()
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(('127.0.0.1', 0))
+        return sock.getsockname()[1]
+
+
+def _ddp_worker(rank: int, port: int, work_dir: str) -> None:
+    os.environ.update(RANK=str(rank), LOCAL_RANK=str(rank), WORLD_SIZE='2',
+                      MASTER_ADDR='127.0.0.1', MASTER_PORT=str(port))
+    from l2t_mm.utils.launch import destroy_distributed, init_cpu_distributed
+    init_cpu_distributed('pytorch')
+    try:
+        runner = _runner(work_dir, max_iters=4, checkpoint_interval=4,
+                         launcher='pytorch')
+        runner.train()
+        model = runner.model.module
+        hook = _teacher_hook(runner)
+        torch.save(dict(phi=model.loss_cls.dln.state_dict(),
+                        psi=hook.teacher.state_dict(),
+                        teach_steps=hook.teach_steps),
+                   os.path.join(work_dir, f'rank{rank}.pth'))
+    finally:
+        destroy_distributed()
+
+
+def test_ddp_two_ranks_keep_phi_and_psi_identical(tmp_path):
+    mp.spawn(_ddp_worker, args=(_free_port(), str(tmp_path)), nprocs=2)
+    ranks = [torch.load(tmp_path / f'rank{r}.pth') for r in (0, 1)]
+    assert [r['teach_steps'] for r in ranks] == [2, 2]
+    assert ranks[0]['psi']['memory'].abs().sum() > 0
+    for part in ('phi', 'psi'):
+        for name, value in ranks[0][part].items():
+            assert torch.equal(ranks[1][part][name], value), (part, name)

@@ -1,0 +1,164 @@
+"""L2TLoss is a drop-in: identical to the loss it wraps at initialisation."""
+import pytest
+import torch
+from mmengine.registry import MODELS, init_default_scope
+
+import l2t_mm  # noqa: F401
+
+NUM_CLASSES = 5
+N = 12
+
+
+def _boxes(generator: torch.Generator, n: int) -> torch.Tensor:
+    xy = torch.rand(n, 2, generator=generator) * 50
+    wh = torch.rand(n, 2, generator=generator) * 30 + 2
+    return torch.cat([xy, xy + wh], dim=1)
+
+
+def _case(name: str):
+    g = torch.Generator().manual_seed(0)
+    labels = torch.randint(0, NUM_CLASSES + 1, (N,), generator=g)
+    if name == 'ce':
+        return (dict(type='mmdet.CrossEntropyLoss'),
+                torch.randn(N, NUM_CLASSES + 1, generator=g), labels,
+                torch.rand(N, generator=g))
+    if name == 'sigmoid_ce_labels':
+        return (dict(type='mmdet.CrossEntropyLoss', use_sigmoid=True),
+                torch.randn(N, NUM_CLASSES, generator=g), labels,
+                torch.rand(N, generator=g))
+    if name == 'sigmoid_ce_soft':
+        return (dict(type='mmdet.CrossEntropyLoss', use_sigmoid=True,
+                     loss_weight=2.0),
+                torch.randn(N, 1, generator=g), torch.rand(N, 1, generator=g),
+                torch.rand(N, 1, generator=g))
+    if name == 'focal':
+        return (dict(type='mmdet.FocalLoss', use_sigmoid=True),
+                torch.randn(N, NUM_CLASSES, generator=g), labels,
+                torch.rand(N, generator=g))
+    if name in ('iou', 'giou'):
+        loss_type = 'mmdet.IoULoss' if name == 'iou' else 'mmdet.GIoULoss'
+        target = _boxes(g, N)
+        pred = target + torch.randn(N, 4, generator=g) * 3
+        return dict(type=loss_type), pred, target, torch.rand(N, generator=g)
+    if name == 'l1':
+        return (dict(type='mmdet.L1Loss', loss_weight=0.5),
+                torch.randn(N, 4, generator=g), torch.randn(N, 4, generator=g),
+                torch.rand(N, 4, generator=g))
+    if name == 'mse':
+        return (dict(type='mmdet.MSELoss'), torch.randn(N, 2, generator=g),
+                torch.randn(N, 2, generator=g), torch.rand(N, 2, generator=g))
+    if name == 'seg_ce':
+        label = torch.randint(0, NUM_CLASSES, (2, 6, 6), generator=g)
+        label[:, 0] = 255
+        return (dict(type='mmseg.CrossEntropyLoss', avg_non_ignore=True),
+                torch.randn(2, NUM_CLASSES, 6, 6, generator=g), label,
+                torch.rand(2, 6, 6, generator=g))
+    raise KeyError(name)
+
+
+CASES = ['ce', 'sigmoid_ce_labels', 'sigmoid_ce_soft', 'focal', 'iou', 'giou',
+         'l1', 'mse', 'seg_ce']
+CALLS = {
+    'plain': lambda w: dict(),
+    'weight': lambda w: dict(weight=w),
+    'weight_avg_factor': lambda w: dict(weight=w, avg_factor=7.0),
+    'sum': lambda w: dict(weight=w, reduction_override='sum'),
+    'none': lambda w: dict(weight=w, reduction_override='none'),
+}
+
+
+@pytest.fixture(autouse=True)
+def _scope():
+    init_default_scope('mmdet')
+
+
+def _value_and_grad(loss_module, pred, target, kwargs):
+    pred = pred.clone().requires_grad_()
+    value = loss_module(pred, target, **kwargs)
+    value.sum().backward()
+    return value.detach(), pred.grad
+
+
+@pytest.mark.parametrize('call', list(CALLS))
+@pytest.mark.parametrize('case', CASES)
+def test_equals_wrapped_loss_at_init(case, call):
+    cfg, pred, target, weight = _case(case)
+    kwargs = CALLS[call](weight)
+    if case == 'seg_ce':
+        kwargs['ignore_index'] = 255
+    stock = MODELS.build(cfg)
+    wrapped = MODELS.build(dict(type='L2TLoss', loss=cfg))
+    expected, expected_grad = _value_and_grad(stock, pred, target, kwargs)
+    actual, actual_grad = _value_and_grad(wrapped, pred, target, kwargs)
+    assert actual.shape == expected.shape
+    torch.testing.assert_close(actual, expected, rtol=1e-5, atol=1e-7)
+    torch.testing.assert_close(actual_grad, expected_grad, rtol=1e-5,
+                               atol=1e-7)
+
+
+def test_trained_dln_reweights_elements():
+    cfg, pred, target, weight = _case('ce')
+    wrapped = MODELS.build(dict(type='L2TLoss', loss=cfg))
+    stock_value = MODELS.build(cfg)(pred, target)
+    with torch.no_grad():
+        wrapped.dln.mlp.fc2.weight.normal_()
+    changed = wrapped(pred, target)
+    assert not torch.allclose(changed, stock_value)
+    wrapped.use_stock_loss = True
+    torch.testing.assert_close(wrapped(pred, target), stock_value)
+    summary = wrapped.weight_summary()
+    assert summary['min'] < summary['mean'] < summary['max']
+    torch.testing.assert_close(summary['mean'], torch.tensor(1.0))
+
+
+def test_dln_gets_no_gradient_from_student_loss():
+    cfg, pred, target, _ = _case('focal')
+    wrapped = MODELS.build(dict(type='L2TLoss', loss=cfg))
+    pred = pred.requires_grad_()
+    wrapped(pred, target).backward()
+    assert pred.grad is not None
+    assert all(p.grad is None and not p.requires_grad
+               for p in wrapped.dln.parameters())
+
+
+def test_attributes_pass_through():
+    wrapped = MODELS.build(
+        dict(type='L2TLoss',
+             loss=dict(type='mmdet.CrossEntropyLoss', use_sigmoid=True,
+                       loss_weight=3.0)))
+    assert wrapped.use_sigmoid is True
+    assert wrapped.loss_weight == 3.0
+    seg = MODELS.build(
+        dict(type='L2TLoss',
+             loss=dict(type='mmseg.CrossEntropyLoss', loss_name='loss_ce')))
+    assert seg.loss_name == 'loss_ce'
+    with pytest.raises(AttributeError):
+        wrapped.no_such_attribute
+
+
+def test_unknown_loss_type_names_key_and_suggestion():
+    with pytest.raises(ValueError) as error:
+        MODELS.build(dict(type='L2TLoss', loss=dict(type='FocalLos')))
+    message = str(error.value)
+    assert 'L2TLoss.loss' in message and "'FocalLoss'" in message
+
+
+def test_logit_dln_softmax_and_sigmoid_shapes():
+    for case in ('ce', 'focal', 'seg_ce'):
+        cfg, pred, target, _ = _case(case)
+        wrapped = MODELS.build(
+            dict(type='L2TLoss', loss=cfg, dln=dict(type='LogitDLN')))
+        kwargs = dict(ignore_index=255) if case == 'seg_ce' else {}
+        pred = pred.requires_grad_()
+        value = wrapped(pred, target, **kwargs)
+        assert value.dim() == 0 and torch.isfinite(value)
+        value.backward()
+        assert pred.grad.abs().sum() > 0
+
+
+def test_logit_dln_rejects_regression_loss():
+    cfg, pred, target, _ = _case('l1')
+    wrapped = MODELS.build(
+        dict(type='L2TLoss', loss=cfg, dln=dict(type='LogitDLN')))
+    with pytest.raises(TypeError, match='WeightingDLN'):
+        wrapped(pred, target)
