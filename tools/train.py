@@ -5,8 +5,13 @@
 """
 import argparse
 import sys
+import warnings
 
-from mmengine.config import DictAction
+# mmengine 0.10 imports pkg_resources, which setuptools deprecates loudly; we
+# keep it on purpose (it resolves `mmdet::` bases), so the warning is noise.
+warnings.filterwarnings('ignore', message='pkg_resources is deprecated')
+
+from mmengine.config import DictAction  # noqa: E402
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -17,6 +22,10 @@ def parse_args(argv=None) -> argparse.Namespace:
         '--resume', nargs='?', type=str, const='auto',
         help='resume from the given checkpoint, or from the latest one in '
         'the work dir when no path is given')
+    parser.add_argument(
+        '--data-root',
+        help='point every dataset of the config (train/val/test and the '
+        'teacher\'s teach split) at this folder, e.g. another shapes dataset')
     parser.add_argument('--amp', action='store_true',
                         help='automatic mixed precision (CUDA only)')
     parser.add_argument('--cfg-options', nargs='+', action=DictAction,
@@ -35,10 +44,14 @@ def main(argv=None) -> int:
     from l2t_mm.utils.launch import (LaunchError, check_dataset_folders,
                                      destroy_distributed,
                                      init_cpu_distributed, load_config,
-                                     prepare_config, task_of)
+                                     prepare_config, relocate_data_root,
+                                     task_of)
+    from l2t_mm.utils import trust_local_checkpoints
     try:
         cfg = load_config(args.config, args.cfg_options)
         task = task_of(cfg)
+        if args.data_root:
+            relocate_data_root(cfg, args.data_root)
         cfg = prepare_config(cfg, args.config, args.launcher, args.work_dir,
                              args.amp)
         check_dataset_folders(cfg)
@@ -47,6 +60,7 @@ def main(argv=None) -> int:
         elif args.resume is not None:
             cfg.resume, cfg.load_from = True, args.resume
         init_cpu_distributed(args.launcher)
+        trust_local_checkpoints()  # your own checkpoints: see its docstring
     except LaunchError as error:
         print(f'train.py: {error}', file=sys.stderr)
         return 2

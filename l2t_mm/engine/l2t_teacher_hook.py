@@ -135,7 +135,10 @@ class L2TTeacherHook(Hook):
 
     def before_train_iter(self, runner, batch_idx: int,
                           data_batch=None) -> None:
-        set_progress(self._student(runner), runner.iter / runner.max_iters)
+        model = self._student(runner)
+        set_progress(model, runner.iter / runner.max_iters)
+        for module in dynamic_loss_modules(model).values():
+            module.reset_weight_summary()
 
     # -- the teach step -------------------------------------------------
     def after_train_iter(self, runner, batch_idx: int, data_batch=None,

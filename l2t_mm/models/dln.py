@@ -78,17 +78,60 @@ def normalise_weights(raw: Tensor, valid: Tensor) -> Tensor:
     return raw / mean.clamp(min=1e-12)
 
 
-def summarise_weights(weights: Tensor, valid: Tensor) -> Dict[str, Tensor]:
-    """Detached mean/min/max of the weights, kept as tensors so that training
-    does not synchronise on ``.item()``; the hook converts them when logging."""
-    selected = weights.detach()[valid]
-    if selected.numel() == 0:
-        return {}
-    return dict(mean=selected.mean(), min=selected.min(), max=selected.max())
+class WeightStats:
+    """Running mean/min/max of DLN outputs over the calls of one iteration.
+
+    A head may call its loss once per feature level (YOLOv3: three times), so
+    the statistics accumulate until :meth:`reset` (the hook resets them before
+    each iteration). Kept as tensors: no ``.item()`` sync while training.
+    """
+
+    def __init__(self) -> None:
+        self.reset()
+
+    def reset(self) -> None:
+        self._sum = self._count = self._min = self._max = None
+
+    def update(self, values: Tensor, mask: Optional[Tensor] = None) -> None:
+        selected = values.detach()
+        if mask is not None:
+            selected = selected[mask]
+        if selected.numel() == 0:
+            return
+        total, count = selected.sum(), selected.numel()
+        low, high = selected.min(), selected.max()
+        if self._sum is None:
+            self._sum, self._count, self._min, self._max = (total, count, low,
+                                                            high)
+        else:
+            self._sum = self._sum + total
+            self._count += count
+            self._min = torch.minimum(self._min, low)
+            self._max = torch.maximum(self._max, high)
+
+    def summary(self) -> Dict[str, Tensor]:
+        if self._sum is None:
+            return {}
+        return dict(mean=self._sum / self._count, min=self._min,
+                    max=self._max)
+
+
+class DLN(nn.Module):
+    """Base of the DLNs: what they output is summarised for the logs."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.stats = WeightStats()
+
+    def summary(self) -> Dict[str, Tensor]:
+        return self.stats.summary()
+
+    def reset_stats(self) -> None:
+        self.stats.reset()
 
 
 @MODELS.register_module()
-class WeightingDLN(nn.Module):
+class WeightingDLN(DLN):
     """Per-element weighting DLN, the default; works for every loss type.
 
     weight_i = softplus(MLP([log1p(l_i), confidence_i, positive_i, t/T])),
@@ -104,7 +147,6 @@ class WeightingDLN(nn.Module):
     def __init__(self, hidden_channels: int = 16) -> None:
         super().__init__()
         self.mlp = _PositiveWeightMLP(self.num_features, hidden_channels)
-        self.last_summary: Dict[str, Tensor] = {}
 
     def init_weights(self) -> None:
         self.mlp.init_weights()
@@ -117,12 +159,12 @@ class WeightingDLN(nn.Module):
             loss.positive, progress
         ], dim=-1)
         weights = normalise_weights(self.mlp(features), loss.valid)
-        self.last_summary = summarise_weights(weights, loss.valid)
+        self.stats.update(weights, loss.valid)
         return weights * values
 
 
 @MODELS.register_module()
-class LogitDLN(nn.Module):
+class LogitDLN(DLN):
     """The reference code's DLN form, for classification losses only.
 
     For each element and each non-target class it feeds
@@ -144,8 +186,7 @@ class LogitDLN(nn.Module):
         for width_in, width_out in zip(widths[:-1], widths[1:]):
             layers += [nn.Linear(width_in, width_out, bias=False), nn.LeakyReLU()]
         layers.append(nn.Linear(hidden_channels, 1, bias=False))
-        self.mlp = nn.Sequential(*layers)
-        self.last_summary: Dict[str, Tensor] = {}
+        self.mlp = nn.Sequential(*layers)  # stats: of its per-element loss
 
     def forward(self, loss: ElementwiseLoss) -> Tensor:
         if loss.kind == 'softmax':
@@ -162,7 +203,7 @@ class LogitDLN(nn.Module):
                 'sigmoid logits); use dln=dict(type="WeightingDLN") for '
                 'regression losses such as L1, MSE or IoU.')
         per_element = per_element * loss.valid.to(per_element.dtype)
-        self.last_summary = dict(mean=per_element.detach().mean())
+        self.stats.update(per_element, loss.valid)
         return per_element
 
     def _softmax_rows(self, logits: Tensor, labels: Tensor) -> Tensor:
@@ -187,7 +228,7 @@ def masked_mean_last(values: Tensor, mask: Tensor) -> Tensor:
 
 
 @MODELS.register_module()
-class TermWeightingDLN(nn.Module):
+class TermWeightingDLN(DLN):
     """Term-level DLN for :class:`DynamicLossHead`: one weight per loss term.
 
     weight_k = softplus(MLP([log1p(L_k), t/T, onehot(k)])), normalised to
@@ -203,7 +244,7 @@ class TermWeightingDLN(nn.Module):
         super().__init__()
         self.max_terms = max_terms
         self.mlp = _PositiveWeightMLP(2 + max_terms, hidden_channels)
-        self.last_summary: Dict[str, Tensor] = {}
+        self.term_stats: Dict[str, WeightStats] = {}
 
     def init_weights(self) -> None:
         self.mlp.init_weights()
@@ -225,5 +266,17 @@ class TermWeightingDLN(nn.Module):
         all_valid = torch.ones_like(term_values, dtype=torch.bool)
         weights = normalise_weights(self.mlp(features), all_valid)
         names = term_names or [str(i) for i in range(num_terms)]
-        self.last_summary = dict(zip(names, weights.detach()))
+        for name, weight in zip(names, weights):
+            self.term_stats.setdefault(name, WeightStats()).update(weight)
         return weights
+
+    def summary(self) -> Dict[str, Tensor]:
+        """Mean weight of each loss term, keyed by the term's name."""
+        return {
+            name: stats.summary()['mean']
+            for name, stats in self.term_stats.items() if stats.summary()
+        }
+
+    def reset_stats(self) -> None:
+        for stats in self.term_stats.values():
+            stats.reset()

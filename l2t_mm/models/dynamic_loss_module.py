@@ -4,7 +4,7 @@ import difflib
 from typing import Dict, Iterator
 
 from mmengine.registry import MODELS
-from torch import nn
+from torch import Tensor, nn
 
 
 class DynamicLossModule(nn.Module):
@@ -35,9 +35,12 @@ class DynamicLossModule(nn.Module):
                 raise
             return getattr(wrapped, name)
 
-    def weight_summary(self) -> Dict[str, object]:
-        """Last mean/min/max DLN weights (tensors), for logging."""
-        return dict(getattr(self.dln, 'last_summary', {}))
+    def weight_summary(self) -> Dict[str, Tensor]:
+        """What the DLN output since the last reset (tensors), for logs."""
+        return self.dln.summary()
+
+    def reset_weight_summary(self) -> None:
+        self.dln.reset_stats()
 
 
 def dynamic_loss_modules(model: nn.Module) -> Dict[str, DynamicLossModule]:

@@ -2,7 +2,7 @@
 clear errors, adapting it to the machine, and CPU-safe distributed launch."""
 import os
 import os.path as osp
-from typing import Optional
+from typing import Iterator, Optional
 
 import torch
 import torch.distributed as torch_dist
@@ -45,17 +45,24 @@ def task_of(cfg: Config) -> str:
     return TASKS[scope]
 
 
-def replace_sync_bn(node):
-    """SyncBN needs CUDA; on a CPU machine use plain BN (same parameters)."""
+def iter_dicts(node) -> Iterator[dict]:
+    """Every dict nested in a config node (dicts and lists), outermost first."""
     if isinstance(node, dict):
-        for key, value in node.items():
-            if key == 'type' and value in ('SyncBN', 'MMSyncBN'):
-                node[key] = 'BN'
-            else:
-                replace_sync_bn(value)
+        yield node
+        children = node.values()
     elif isinstance(node, (list, tuple)):
-        for item in node:
-            replace_sync_bn(item)
+        children = node
+    else:
+        return
+    for child in children:
+        yield from iter_dicts(child)
+
+
+def replace_sync_bn(model_cfg: dict) -> None:
+    """SyncBN needs CUDA; on a CPU machine use plain BN (same parameters)."""
+    for node in iter_dicts(model_cfg):
+        if node.get('type') in ('SyncBN', 'MMSyncBN'):
+            node['type'] = 'BN'
 
 
 def check_dataset_folders(cfg: Config) -> None:
@@ -76,6 +83,29 @@ def check_dataset_folders(cfg: Config) -> None:
                 'data_root at your own data with --cfg-options.')
 
 
+def relocate_data_root(cfg: Config, data_root: str) -> None:
+    """Point every dataset of the config at ``data_root``: the train/val/test
+    dataloaders, the teacher's ``teach_dataloader`` and evaluator
+    ``ann_file`` paths under the old root. One switch instead of a
+    ``--cfg-options`` entry per dataloader."""
+    new_root = data_root.rstrip('/') + '/'
+    nodes = list(iter_dicts([cfg[key] for key in cfg.keys()]))
+    old_roots = {
+        node['data_root']
+        for node in nodes if isinstance(node.get('data_root'), str)
+    }
+    if not old_roots:
+        raise LaunchError('--data-root: the config has no data_root to '
+                          'replace; set dataset paths with --cfg-options')
+    for node in nodes:
+        if isinstance(node.get('data_root'), str):
+            node['data_root'] = new_root
+        elif isinstance(node.get('ann_file'), str):
+            for old in old_roots:
+                if node['ann_file'].startswith(old):
+                    node['ann_file'] = new_root + node['ann_file'][len(old):]
+
+
 def prepare_config(cfg: Config, config_path: str, launcher: str,
                    work_dir: Optional[str], amp: bool = False) -> Config:
     cfg.launcher = launcher
@@ -89,8 +119,15 @@ def prepare_config(cfg: Config, config_path: str, launcher: str,
         if launcher != 'none':
             cfg.env_cfg = dict(cfg.get('env_cfg', {}),
                                dist_cfg=dict(backend='gloo'))
-            cfg.model_wrapper_cfg = dict(type='MMDistributedDataParallel',
-                                         device_ids=None)
+            # What mmengine builds without a wrapper config, minus the
+            # CUDA device id.
+            wrapper = dict(type='MMDistributedDataParallel',
+                           broadcast_buffers=False,
+                           find_unused_parameters=cfg.get(
+                               'find_unused_parameters', False))
+            wrapper.update(cfg.get('model_wrapper_cfg') or {})
+            wrapper['device_ids'] = None
+            cfg.model_wrapper_cfg = wrapper
     if amp:
         if not torch.cuda.is_available():
             raise LaunchError('--amp needs a CUDA device; this machine has '

@@ -1,0 +1,17 @@
+"""Fixtures shared by the whole test suite."""
+from pathlib import Path
+
+import pytest
+
+from l2t_mm.datasets.shapes import ShapesOptions, generate_dataset
+
+
+@pytest.fixture(scope='session')
+def shapes_dataset(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A tiny shapes dataset (8 train / 4 val / 4 teach images, 128x128),
+    built once per session; treat it as read-only."""
+    out = tmp_path_factory.mktemp('shapes_dataset') / 'shapes'
+    options = ShapesOptions(seed=0, size=128, num_train=8, num_val=4,
+                            num_teach=4)
+    generate_dataset(out, options, workers=1)
+    return out

@@ -1,0 +1,82 @@
+"""Every shipped config trains, teaches and evaluates through tools/train.py."""
+from pathlib import Path
+
+import pytest
+from tool_helpers import read_scalars, run_tool, tiny_options
+
+# Index of L2TTeacherHook in each L2T config's custom_hooks.
+L2T_CONFIGS = {
+    'yolo_l2t.py': (0, ['loss_cls', 'loss_conf', 'loss_xy', 'loss_wh'],
+                    'coco/bbox_mAP'),
+    'yolox_l2t.py': (2, ['loss_cls', 'loss_bbox', 'loss_obj'],
+                     'coco/bbox_mAP'),
+    'deeplabv3plus_l2t.py': (0, ['decode_head.loss_decode',
+                                 'auxiliary_head.loss_decode'], 'mIoU'),
+    'fcn_l2t.py': (0, ['decode_head.loss_decode',
+                       'auxiliary_head.loss_decode'], 'mIoU'),
+}
+BASELINES = {
+    'yolo_baseline.py': 'coco/bbox_mAP',
+    'yolox_baseline.py': 'coco/bbox_mAP',
+    'deeplabv3plus_baseline.py': 'mIoU',
+    'fcn_baseline.py': 'mIoU',
+}
+
+
+# A detector two iterations old scores every box near zero; keep them all so
+# that the COCO metric has predictions to evaluate.
+KEEP_ALL_BOXES = {
+    'yolo': ['model.test_cfg.score_thr=0', 'model.test_cfg.conf_thr=0'],
+    'yolox': ['model.test_cfg.score_thr=0'],
+}
+
+
+def _train(config: str, work_dir: Path, data_root: Path, extra=()) -> list:
+    result = run_tool('train.py', f'configs/{config}', '--work-dir',
+                      str(work_dir), '--data-root', str(data_root),
+                      '--cfg-options', *tiny_options(),
+                      *KEEP_ALL_BOXES.get(config.split('_')[0], []), *extra)
+    assert result.returncode == 0, result.stderr[-3000:]
+    return read_scalars(work_dir)
+
+
+@pytest.mark.parametrize('config', sorted(L2T_CONFIGS))
+def test_l2t_config_trains_teaches_and_evaluates(config, shapes_dataset,
+                                                 tmp_path):
+    hook_index, loss_terms, metric = L2T_CONFIGS[config]
+    scalars = _train(config, tmp_path, shapes_dataset, [
+        f'custom_hooks.{hook_index}.interval=1',
+        f'custom_hooks.{hook_index}.teach_dataloader.batch_size=2'
+    ])
+    train_rows = [row for row in scalars if 'loss' in row]
+    assert len(train_rows) == 2
+    for row in train_rows:
+        assert all(v == v and abs(v) != float('inf') for k, v in row.items()
+                   if isinstance(v, float)), row
+    last = train_rows[-1]
+    for key in ('l2t/val_loss_before', 'l2t/val_loss_after',
+                'l2t/meta_grad_norm', 'l2t/update_norm'):
+        assert key in last, (key, sorted(last))
+    prefix = 'bbox_head.' if 'head.' not in loss_terms[0] else ''
+    for term in loss_terms:
+        assert f'l2t/w/{prefix}{term}/mean' in last, (term, sorted(last))
+    assert any(metric in row for row in scalars), scalars[-1]
+
+
+@pytest.mark.parametrize('config', sorted(BASELINES))
+def test_baseline_config_trains_and_evaluates(config, shapes_dataset,
+                                              tmp_path):
+    scalars = _train(config, tmp_path, shapes_dataset)
+    assert not any(k.startswith('l2t/') for row in scalars for k in row)
+    assert any(BASELINES[config] in row for row in scalars), scalars[-1]
+
+
+def test_missing_config_and_dataset_give_one_line_errors(tmp_path):
+    result = run_tool('train.py', 'configs/nope.py')
+    assert result.returncode == 2
+    assert "config file 'configs/nope.py' does not exist" in result.stderr
+    result = run_tool('train.py', 'configs/yolo_baseline.py', '--data-root',
+                      str(tmp_path / 'absent'))
+    assert result.returncode == 2
+    assert 'tools/make_dataset.py --out' in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1, result.stderr

@@ -1,0 +1,38 @@
+"""Running tools/ scripts the way users do, and reading what they log."""
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def tiny_options(iters: int = 2) -> list:
+    """``--cfg-options`` that shrink a shipped config to a few iterations on
+    a few images."""
+    options = [
+        f'train_cfg.max_iters={iters}', f'train_cfg.val_interval={iters}',
+        f'default_hooks.checkpoint.interval={iters}',
+        'default_hooks.logger.interval=1'
+    ]
+    for loader in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
+        options += [f'{loader}.batch_size=2', f'{loader}.num_workers=0',
+                    f'{loader}.persistent_workers=False']
+    return options
+
+
+def run_tool(tool: str, *args: str,
+             launcher_prefix=()) -> subprocess.CompletedProcess:
+    """Run a tools/ script in its own process (mmengine keeps global
+    singletons such as the visualizer per process)."""
+    return subprocess.run(
+        [sys.executable, *launcher_prefix,
+         str(REPO / 'tools' / tool), *args],
+        cwd=REPO, capture_output=True, text=True)
+
+
+def read_scalars(work_dir: Path) -> list:
+    """Rows of the newest run's ``vis_data/scalars.json`` in ``work_dir``."""
+    files = sorted(work_dir.glob('*/vis_data/scalars.json'))
+    assert files, f'no scalars.json under {work_dir}'
+    return [json.loads(line) for line in files[-1].read_text().splitlines()]
