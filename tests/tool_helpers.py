@@ -1,5 +1,4 @@
-"""Running tools/ scripts the way users do, and reading what they log."""
-import json
+"""Running tools/ scripts the way users do."""
 import subprocess
 import sys
 from pathlib import Path
@@ -29,10 +28,3 @@ def run_tool(tool: str, *args: str,
         [sys.executable, *launcher_prefix,
          str(REPO / 'tools' / tool), *args],
         cwd=REPO, capture_output=True, text=True)
-
-
-def read_scalars(work_dir: Path) -> list:
-    """Rows of the newest run's ``vis_data/scalars.json`` in ``work_dir``."""
-    files = sorted(work_dir.glob('*/vis_data/scalars.json'))
-    assert files, f'no scalars.json under {work_dir}'
-    return [json.loads(line) for line in files[-1].read_text().splitlines()]

@@ -65,8 +65,10 @@ def main(argv=None) -> int:
                            f'{args.checkpoint}')
         metrics = runner.test()
         runner.logger.info(f'l2t_mm: test metrics {metrics}')
-    finally:
-        destroy_distributed()
+    except BaseException:
+        destroy_distributed(synchronize=False)
+        raise
+    destroy_distributed()
     return 0
 
 

@@ -70,8 +70,10 @@ def main(argv=None) -> int:
         runner.logger.info(f'l2t_mm: training a {task} model from '
                            f'{args.config}')
         runner.train()
-    finally:
-        destroy_distributed()
+    except BaseException:
+        destroy_distributed(synchronize=False)
+        raise
+    destroy_distributed()
     return 0
 
 

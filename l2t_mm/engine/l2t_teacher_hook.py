@@ -49,7 +49,11 @@ class L2TTeacherHook(Hook):
         teacher: config of the teacher (``num_coordinates`` is filled in).
         teacher_optimizer: optimizer config for the teacher's parameters.
     """
-    priority = 'LOW'  # after the optimizer step and param schedulers
+    # After IterTimerHook (NORMAL) and EMAHook, before LoggerHook
+    # (BELOW_NORMAL): a teach step's scalars land in the same iteration's log
+    # row; ParamSchedulerHook (LOW) has not moved the lr yet; CheckpointHook
+    # (VERY_LOW) saves the φ and ψ this iteration produced.
+    priority = 55
 
     def __init__(self,
                  teach_dataloader: Union[dict, torch.utils.data.DataLoader,
@@ -168,6 +172,7 @@ class L2TTeacherHook(Hook):
                 f'({result.skip_reason}); φ, ψ and the student are unchanged.')
             return
         self.teach_steps += 1
+        hub.update_scalar('train/l2t/teach_steps', self.teach_steps)
         for key in ('train_loss', 'val_loss_before', 'val_loss_after',
                     'meta_grad_norm', 'update_norm'):
             hub.update_scalar(f'train/l2t/{key}', getattr(result, key))

@@ -152,6 +152,12 @@ def init_cpu_distributed(launcher: str) -> None:
         torch_dist.init_process_group(backend='gloo')
 
 
-def destroy_distributed() -> None:
+def destroy_distributed(synchronize: bool = True) -> None:
+    """Tear the process group down at exit. After a successful run all ranks
+    meet at a barrier first: a rank that leaves while a peer still talks to
+    it makes gloo abort the peer ('terminate called without an active
+    exception'). After an error there is no barrier (the peer may be gone)."""
     if torch_dist.is_available() and torch_dist.is_initialized():
+        if synchronize:
+            torch_dist.barrier()
         torch_dist.destroy_process_group()

@@ -149,14 +149,16 @@ def _ddp_worker(rank: int, port: int, work_dir: str) -> None:
         runner = _runner(work_dir, max_iters=4, checkpoint_interval=4,
                          launcher='pytorch')
         runner.train()
-        model = runner.model.module
-        hook = _teacher_hook(runner)
-        torch.save(dict(phi=model.loss_cls.dln.state_dict(),
-                        psi=hook.teacher.state_dict(),
-                        teach_steps=hook.teach_steps),
-                   os.path.join(work_dir, f'rank{rank}.pth'))
-    finally:
-        destroy_distributed()
+    except BaseException:
+        destroy_distributed(synchronize=False)
+        raise
+    destroy_distributed()
+    model = runner.model.module
+    hook = _teacher_hook(runner)
+    torch.save(dict(phi=model.loss_cls.dln.state_dict(),
+                    psi=hook.teacher.state_dict(),
+                    teach_steps=hook.teach_steps),
+               os.path.join(work_dir, f'rank{rank}.pth'))
 
 
 def test_ddp_two_ranks_keep_phi_and_psi_identical(tmp_path):

@@ -3,7 +3,9 @@ evaluated with tools/test.py."""
 import socket
 
 import torch
-from tool_helpers import read_scalars, run_tool, tiny_options
+from tool_helpers import run_tool, tiny_options
+
+from l2t_mm.utils.run_logs import read_scalars
 
 
 def _free_port() -> int:

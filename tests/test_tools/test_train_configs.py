@@ -2,7 +2,9 @@
 from pathlib import Path
 
 import pytest
-from tool_helpers import read_scalars, run_tool, tiny_options
+from tool_helpers import run_tool, tiny_options
+
+from l2t_mm.utils.run_logs import read_scalars
 
 # Index of L2TTeacherHook in each L2T config's custom_hooks.
 L2T_CONFIGS = {

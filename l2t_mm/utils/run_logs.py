@@ -1,0 +1,45 @@
+"""Reading what an mmengine run wrote: ``vis_data/scalars.json`` rows and the
+per-class table mmseg's IoUMetric prints into the text log."""
+import json
+import re
+from pathlib import Path
+from typing import Dict, List, Union
+
+PathLike = Union[str, Path]
+
+
+def newest_run_dir(work_dir: PathLike) -> Path:
+    """The newest ``<timestamp>/`` folder mmengine made in ``work_dir``."""
+    runs = sorted(p for p in Path(work_dir).iterdir()
+                  if p.is_dir() and re.fullmatch(r'\d{8}_\d{6}', p.name))
+    if not runs:
+        raise FileNotFoundError(f'no mmengine run folder in {work_dir}')
+    return runs[-1]
+
+
+def read_scalars(work_dir: PathLike) -> List[dict]:
+    """Rows of the newest run's ``vis_data/scalars.json``: training rows carry
+    ``iter`` and the losses, validation rows the metrics and ``step``."""
+    path = newest_run_dir(work_dir) / 'vis_data' / 'scalars.json'
+    return [json.loads(line) for line in path.read_text().splitlines()]
+
+
+def read_per_class_iou(work_dir: PathLike) -> Dict[str, float]:
+    """IoU per class from the last 'per class results' table of the newest
+    run's log (mmseg's IoUMetric prints it; it is not in scalars.json)."""
+    run = newest_run_dir(work_dir)
+    text = (run / f'{run.name}.log').read_text()
+    tables = text.split('per class results:')
+    if len(tables) < 2:
+        return {}
+    rows = {}
+    for line in tables[-1].splitlines()[1:]:
+        cells = [c.strip() for c in line.strip().strip('|').split('|')]
+        if line.startswith('|') and len(cells) >= 2 and cells[0] != 'Class':
+            try:
+                rows[cells[0]] = float(cells[1])
+            except ValueError:
+                continue
+        elif rows and not line.startswith(('|', '+')):
+            break
+    return rows

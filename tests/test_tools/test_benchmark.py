@@ -1,0 +1,67 @@
+"""tools/benchmark.py --quick: schema of its JSON, and that its ratios are
+computed from the runs it measured."""
+import json
+
+import pytest
+from tool_helpers import run_tool
+
+
+@pytest.fixture(scope='module')
+def quick_report(shapes_dataset, tmp_path_factory):
+    out = tmp_path_factory.mktemp('benchmark')
+    result = run_tool('benchmark.py', 'configs/fcn_l2t.py', '--quick',
+                      '--max-iters', '2', '--val-images', '2',
+                      '--teach-interval', '1', '--data-root',
+                      str(shapes_dataset), '--out', str(out), '--cfg-options',
+                      'train_dataloader.batch_size=2',
+                      'train_dataloader.num_workers=0',
+                      'train_dataloader.persistent_workers=False',
+                      'val_dataloader.num_workers=0',
+                      'val_dataloader.persistent_workers=False')
+    assert result.returncode == 0, result.stderr[-3000:]
+    return out, result.stdout
+
+
+def test_report_schema(quick_report):
+    out, stdout = quick_report
+    report = json.loads((out / 'benchmark.json').read_text())
+    bench = report['benchmark']
+    assert bench['task'] == 'segmentation'
+    assert bench['baseline_config'] == 'configs/fcn_baseline.py'
+    assert bench['seeds'] == [0, 1] and bench['max_iters'] == 2
+    runs = report['runs']
+    assert [(r['variant'], r['seed']) for r in runs] == [
+        ('baseline', 0), ('l2t', 0), ('l2t', 1), ('baseline', 1)]
+    for run in runs:
+        assert run['time_per_iter_s'] > 0 and run['peak_rss_mb'] > 50
+        assert 0 <= run['metrics']['mIoU'] <= 100
+        assert set(run['per_class_iou']) >= {'background', 'circle'}
+        assert len(run['curves']['loss']) == 2
+        assert run['curves']['val'][-1][0] == 2
+    assert all(r['teach_steps'] == 2 and 0 < r['teach_time_share'] < 1
+               for r in runs if r['variant'] == 'l2t')
+    assert all(r['teach_steps'] == 0 and r['teach_time_share'] == 0
+               for r in runs if r['variant'] == 'baseline')
+    for plot in report['plots']:
+        assert (out / plot.split('/')[-1]).stat().st_size > 1000
+    assert '| variant | seed | mIoU' in stdout
+
+
+def test_ratios_come_from_the_measured_runs(quick_report):
+    out, stdout = quick_report
+    report = json.loads((out / 'benchmark.json').read_text())
+
+    def mean(variant, key):
+        values = [r[key] for r in report['runs'] if r['variant'] == variant]
+        return sum(values) / len(values)
+
+    ratios = report['summary']['ratios']
+    for key in ('time_per_iter_s', 'peak_rss_mb'):
+        expected = mean('l2t', key) / mean('baseline', key)
+        assert ratios[key] == pytest.approx(expected, rel=1e-9)
+    assert f"{ratios['time_per_iter_s']:.2f}x" in stdout
+    miou = {variant: [r['metrics']['mIoU'] for r in report['runs']
+                      if r['variant'] == variant]
+            for variant in ('baseline', 'l2t')}
+    assert report['summary']['delta']['mIoU'] == pytest.approx(
+        sum(miou['l2t']) / 2 - sum(miou['baseline']) / 2)

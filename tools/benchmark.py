@@ -1,0 +1,346 @@
+"""Train an L2T config and its baseline twin side by side and compare them.
+
+    python tools/benchmark.py configs/yolo_l2t.py [--baseline CONFIG]
+        [--seeds 0 1 2] [--max-iters N] [--evals K] [--data-root DIR]
+        [--out DIR] [--quick] [--cfg-options key=value ...]
+
+Both variants run through tools/train.py with the same data, schedule and
+seeds, interleaved (baseline/L2T alternate which goes first per seed), each in
+its own process. Reported per run and as mean ± std: the task's metrics
+(mAP, mAP_50, AP_small / mIoU and per-class IoU), seconds per iteration, the
+teach step's share of training time and peak resident memory of the run's
+process tree; ratios L2T / baseline are computed from runs of this
+invocation only. Writes a Markdown table to stdout, ``benchmark.json`` and
+PNG curves to ``--out``.
+"""
+import argparse
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import time
+import warnings
+from pathlib import Path
+from typing import Dict, List, Optional
+
+warnings.filterwarnings('ignore', message='pkg_resources is deprecated')
+
+import psutil  # noqa: E402
+from mmengine.config import DictAction  # noqa: E402
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+from l2t_mm.utils.launch import load_config, task_of  # noqa: E402
+from l2t_mm.utils.run_logs import (read_per_class_iou,  # noqa: E402
+                                   read_scalars)
+
+METRICS = {
+    'detection': ['coco/bbox_mAP', 'coco/bbox_mAP_50', 'coco/bbox_mAP_s'],
+    'segmentation': ['mIoU', 'aAcc'],
+}
+WARMUP_ITERS = 3  # first iterations pay for lazy initialisation
+QUICK = dict(seeds=[0, 1], max_iters=12, evals=1, val_images=24,
+             teach_interval=4)
+
+
+def parse_args(argv=None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        description=__doc__.splitlines()[0],
+        formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument('config', help='an L2T config, e.g. configs/yolo_l2t.py')
+    parser.add_argument('--baseline',
+                        help='its baseline twin (default: *_l2t.py -> '
+                        '*_baseline.py)')
+    parser.add_argument('--seeds', type=int, nargs='+', default=[0, 1, 2])
+    parser.add_argument('--max-iters', type=int,
+                        help='override the configs\' schedule length')
+    parser.add_argument('--evals', type=int, default=4,
+                        help='validations per run (for the metric curves)')
+    parser.add_argument('--val-images', type=int,
+                        help='evaluate on the first N validation images only')
+    parser.add_argument('--teach-interval', type=int,
+                        help='override L2TTeacherHook.interval (L2T runs)')
+    parser.add_argument('--data-root', help='passed to tools/train.py')
+    parser.add_argument('--out', help='output folder (default '
+                        'work_dirs/benchmark/<config name>)')
+    parser.add_argument('--quick', action='store_true',
+                        help='CI-sized check: seeds 0 1, 12 iterations, '
+                        'teaching every 4, one evaluation on 24 images '
+                        '(explicit options win)')
+    parser.add_argument('--cfg-options', nargs='+', action=DictAction,
+                        default={}, help='extra options for both variants')
+    args = parser.parse_args(argv)
+    if args.quick:
+        given = set(argv if argv is not None else sys.argv[1:])
+        for key, value in QUICK.items():
+            if f'--{key.replace("_", "-")}' not in given:
+                setattr(args, key, value)
+    return args
+
+
+def baseline_twin(config: str) -> str:
+    path = Path(config)
+    if not path.stem.endswith('_l2t'):
+        raise SystemExit(f'benchmark.py: cannot derive the baseline of '
+                         f'{config}; pass --baseline CONFIG')
+    twin = path.with_name(path.stem[:-len('_l2t')] + '_baseline.py')
+    if not twin.is_file():
+        raise SystemExit(f'benchmark.py: baseline twin {twin} does not '
+                         'exist; pass --baseline CONFIG')
+    return str(twin)
+
+
+def run_options(args: argparse.Namespace, max_iters: int, seed: int) -> list:
+    """--cfg-options shared by both variants of one seed."""
+    val_interval = max(1, max_iters // max(1, args.evals))
+    options = {
+        'randomness.seed': seed,
+        'train_cfg.max_iters': max_iters,
+        'train_cfg.val_interval': val_interval,
+        'default_hooks.checkpoint.interval': max_iters,
+        'default_hooks.logger.interval': 1,
+        # Raw per-iteration times in the log, not a 10-iteration mean.
+        'log_processor.window_size': 1,
+    }
+    if args.val_images:
+        options['val_dataloader.dataset.indices'] = args.val_images
+    options.update(args.cfg_options)
+    return [f'{key}={value}' for key, value in options.items()]
+
+
+def teach_interval_option(config: str, interval: Optional[int]) -> list:
+    """--cfg-options entry setting the teacher hook's interval, if asked."""
+    if interval is None:
+        return []
+    hooks = load_config(config).get('custom_hooks', [])
+    index = next((i for i, hook in enumerate(hooks)
+                  if hook.get('type') == 'L2TTeacherHook'), None)
+    if index is None:
+        raise SystemExit(f'benchmark.py: --teach-interval: {config} has no '
+                         'L2TTeacherHook in custom_hooks')
+    return [f'custom_hooks.{index}.interval={interval}']
+
+
+def train_and_measure(config: str, work_dir: Path, options: list,
+                      data_root: Optional[str]) -> dict:
+    """Run tools/train.py, sampling the RSS of its process tree."""
+    work_dir.mkdir(parents=True, exist_ok=True)
+    command = [sys.executable, str(REPO / 'tools' / 'train.py'), config,
+               '--work-dir', str(work_dir)]
+    if data_root:
+        command += ['--data-root', data_root]
+    command += ['--cfg-options', *options]
+    start = time.perf_counter()
+    with open(work_dir / 'benchmark_stdout.log', 'w') as log:
+        process = psutil.Popen(command, cwd=REPO, stdout=log,
+                               stderr=subprocess.STDOUT)
+        peak = 0
+        while process.poll() is None:
+            peak = max(peak, _tree_rss(process))
+            time.sleep(0.2)
+    wall = time.perf_counter() - start
+    if process.returncode != 0:
+        tail = (work_dir / 'benchmark_stdout.log').read_text()[-2000:]
+        raise SystemExit(f'benchmark.py: training {config} failed '
+                         f'(exit {process.returncode}):\n{tail}')
+    return dict(peak_rss_mb=peak / 2**20, wall_time_s=wall)
+
+
+def _tree_rss(process: psutil.Process) -> int:
+    total = 0
+    for member in [process, *process.children(recursive=True)]:
+        try:
+            total += member.memory_info().rss
+        except psutil.Error:
+            pass
+    return total
+
+
+def summarise_run(work_dir: Path, task: str) -> dict:
+    rows = read_scalars(work_dir)
+    train_rows = [r for r in rows if 'iter' in r and 'loss' in r]
+    val_rows = [r for r in rows if 'iter' not in r]
+    teach_times, previous_steps = [], 0
+    for row in train_rows:
+        steps = row.get('l2t/teach_steps', previous_steps)
+        teach_times.append(row['l2t/teach_time'] if steps > previous_steps
+                           else 0.0)
+        previous_steps = steps
+    # IterTimerHook times an iteration from one after_train_iter to the next,
+    # so a teach step is counted in the *next* iteration's time; the final
+    # iteration's teach step is in no row and is added here.
+    times = [row['time'] for row in train_rows]
+    times[-1] += teach_times[-1]
+    timed = times[WARMUP_ITERS:] or times
+    final = val_rows[-1] if val_rows else {}
+    metrics = {name: final.get(name) for name in METRICS[task]}
+    result = dict(
+        metrics=metrics,
+        time_per_iter_s=statistics.mean(timed),
+        teach_time_share=sum(teach_times) / sum(times),
+        teach_steps=previous_steps,
+        curves=dict(
+            loss=[[r['iter'], r['loss']] for r in train_rows],
+            val=[[r['step'], {n: r.get(n) for n in METRICS[task]}]
+                 for r in val_rows]))
+    if task == 'segmentation':
+        result['per_class_iou'] = read_per_class_iou(work_dir)
+    return result
+
+
+def mean_std(values: List[Optional[float]]) -> Dict[str, Optional[float]]:
+    present = [v for v in values if v is not None]
+    if not present:
+        return dict(mean=None, std=None, n=0)
+    std = statistics.stdev(present) if len(present) > 1 else 0.0
+    return dict(mean=statistics.mean(present), std=std, n=len(present))
+
+
+def summarise(runs: List[dict], task: str) -> dict:
+    by_variant = {
+        variant: [r for r in runs if r['variant'] == variant]
+        for variant in ('baseline', 'l2t')
+    }
+    summary = {}
+    for variant, group in by_variant.items():
+        summary[variant] = {
+            name: mean_std([r['metrics'][name] for r in group])
+            for name in METRICS[task]
+        }
+        for key in ('time_per_iter_s', 'peak_rss_mb', 'teach_time_share'):
+            summary[variant][key] = mean_std([r[key] for r in group])
+    base, l2t = summary['baseline'], summary['l2t']
+    summary['ratios'] = {
+        key: l2t[key]['mean'] / base[key]['mean']
+        for key in ('time_per_iter_s', 'peak_rss_mb')
+    }
+    summary['delta'] = {
+        name: (None if l2t[name]['mean'] is None or base[name]['mean'] is None
+               else l2t[name]['mean'] - base[name]['mean'])
+        for name in METRICS[task]
+    }
+    return summary
+
+
+def _fmt(value, digits: int = 3) -> str:
+    return 'n/a' if value is None else f'{value:.{digits}f}'
+
+
+def markdown(report: dict) -> str:
+    task = report['benchmark']['task']
+    names = METRICS[task]
+    header = ['variant', 'seed', *names, 's/iter', 'teach share',
+              'peak RSS (MB)']
+    lines = ['| ' + ' | '.join(header) + ' |',
+             '|' + '---|' * len(header)]
+    for run in report['runs']:
+        lines.append('| ' + ' | '.join([
+            run['variant'], str(run['seed']),
+            *[_fmt(run['metrics'][n]) for n in names],
+            _fmt(run['time_per_iter_s']), _fmt(run['teach_time_share']),
+            _fmt(run['peak_rss_mb'], 0)
+        ]) + ' |')
+    summary = report['summary']
+    for variant in ('baseline', 'l2t'):
+        s = summary[variant]
+        cells = [f"{_fmt(s[n]['mean'])} ± {_fmt(s[n]['std'])}"
+                 for n in names]
+        lines.append('| ' + ' | '.join([
+            f'**{variant} mean ± std**', '', *cells,
+            _fmt(s['time_per_iter_s']['mean']),
+            _fmt(s['teach_time_share']['mean']),
+            _fmt(s['peak_rss_mb']['mean'], 0)
+        ]) + ' |')
+    ratios = summary['ratios']
+    lines.append('')
+    lines.append(f"L2T / baseline, measured in this run: time per iteration "
+                 f"{ratios['time_per_iter_s']:.2f}x, peak RSS "
+                 f"{ratios['peak_rss_mb']:.2f}x.")
+    return '\n'.join(lines)
+
+
+def plot(report: dict, out: Path) -> List[str]:
+    import matplotlib
+    matplotlib.use('Agg')
+    import matplotlib.pyplot as plt
+    task = report['benchmark']['task']
+    metric = METRICS[task][0]
+    colours = dict(baseline='tab:blue', l2t='tab:orange')
+    written = []
+    for kind, ylabel in (('val', metric), ('loss', 'training loss')):
+        fig, ax = plt.subplots(figsize=(6, 4))
+        for run in report['runs']:
+            points = run['curves'][kind]
+            if kind == 'val':
+                points = [(i, v[metric]) for i, v in points
+                          if v[metric] is not None]
+            if not points:
+                continue
+            xs, ys = zip(*points)
+            ax.plot(xs, ys, color=colours[run['variant']], alpha=0.8,
+                    marker='o' if kind == 'val' else None, linewidth=1,
+                    label=f"{run['variant']} seed {run['seed']}")
+        ax.set_xlabel('iteration')
+        ax.set_ylabel(ylabel)
+        ax.set_title(f"{Path(report['benchmark']['l2t_config']).stem}: "
+                     f'{ylabel}')
+        ax.legend(fontsize=7)
+        if kind == 'loss':
+            ax.set_yscale('log')
+        path = out / f'{kind}_curves.png'
+        fig.tight_layout()
+        fig.savefig(path, dpi=100)
+        plt.close(fig)
+        written.append(str(path))
+    return written
+
+
+def main(argv=None) -> int:
+    args = parse_args(argv)
+    baseline = args.baseline or baseline_twin(args.config)
+    cfg = load_config(args.config)
+    task = task_of(cfg)
+    max_iters = args.max_iters or cfg.train_cfg.max_iters
+    out = Path(args.out or REPO / 'work_dirs' / 'benchmark' /
+               Path(args.config).stem)
+    out.mkdir(parents=True, exist_ok=True)
+    runs = []
+    for position, seed in enumerate(args.seeds):
+        order = [('baseline', baseline), ('l2t', args.config)]
+        if position % 2:
+            order.reverse()  # alternate who runs first: cancels drift
+        for variant, config in order:
+            work_dir = out / f'{variant}_seed{seed}'
+            print(f'[benchmark] {variant} seed {seed}: {config}',
+                  file=sys.stderr, flush=True)
+            options = run_options(args, max_iters, seed)
+            if variant == 'l2t':
+                options += teach_interval_option(config, args.teach_interval)
+            measured = train_and_measure(config, work_dir, options,
+                                         args.data_root)
+            runs.append(dict(variant=variant, seed=seed, config=config,
+                             work_dir=str(work_dir), **measured,
+                             **summarise_run(work_dir, task)))
+    report = dict(
+        benchmark=dict(
+            l2t_config=args.config, baseline_config=baseline, task=task,
+            seeds=args.seeds, max_iters=max_iters, evals=args.evals,
+            val_images=args.val_images, quick=args.quick,
+            teach_interval=args.teach_interval,
+            data_root=args.data_root, cfg_options=args.cfg_options,
+            cpu_count=os.cpu_count(), platform=platform.platform(),
+            command=' '.join([sys.executable, *sys.argv])),
+        runs=runs,
+        summary=summarise(runs, task))
+    report['plots'] = plot(report, out)
+    (out / 'benchmark.json').write_text(json.dumps(report, indent=1))
+    print(markdown(report))
+    print(f'\nwrote {out / "benchmark.json"} and {", ".join(report["plots"])}')
+    return 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())
