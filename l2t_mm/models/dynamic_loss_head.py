@@ -34,12 +34,17 @@ class DynamicLossHead(DynamicLossModule):
         head: config of the wrapped head, e.g. ``dict(type='YOLOV3Head', ...)``.
         dln: config of the term-level DLN (default ``TermWeightingDLN``,
             identity at initialisation).
+        **head_kwargs: passed on to the wrapped head; detectors add
+            ``train_cfg``/``test_cfg`` to their head's config this way.
     """
     wrapped_attribute = 'head'
 
-    def __init__(self, head: dict, dln: Optional[dict] = None) -> None:
+    def __init__(self, head: dict, dln: Optional[dict] = None,
+                 **head_kwargs) -> None:
         super().__init__()
-        self.head = build_wrapped(head, 'DynamicLossHead.head', 'head')
+        self.head = build_wrapped(
+            dict(head, **head_kwargs) if isinstance(head, dict) else head,
+            'DynamicLossHead.head', 'head')
         self.dln = MODELS.build(dln or dict(type='TermWeightingDLN'))
         freeze_dln(self.dln)
 
