@@ -65,3 +65,22 @@ def test_ratios_come_from_the_measured_runs(quick_report):
             for variant in ('baseline', 'l2t')}
     assert report['summary']['delta']['mIoU'] == pytest.approx(
         sum(miou['l2t']) / 2 - sum(miou['baseline']) / 2)
+
+
+def test_analyze_teacher_plots_an_l2t_run(quick_report):
+    out, _ = quick_report
+    result = run_tool('analyze_teacher.py', str(out / 'l2t_seed0'), '--out',
+                      str(out / 'analysis'))
+    assert result.returncode == 0, result.stderr[-2000:]
+    report = json.loads((out / 'analysis' / 'teacher_analysis.json')
+                        .read_text())
+    summary = report['summary']
+    assert summary['teach_steps'] == 2
+    assert set(summary['modules']) == {'decode_head.loss_decode',
+                                       'auxiliary_head.loss_decode'}
+    assert summary['update_norm']['max'] > 0
+    assert len(report['series']['teach']['update_norm']) == 2
+    assert (out / 'analysis' / 'teacher_analysis.png').stat().st_size > 1000
+    baseline = run_tool('analyze_teacher.py', str(out / 'baseline_seed0'))
+    assert baseline.returncode != 0
+    assert 'no l2t/ scalars' in baseline.stderr

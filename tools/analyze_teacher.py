@@ -1,0 +1,140 @@
+"""Plot how the teacher shaped the losses during one training run.
+
+    python tools/analyze_teacher.py WORK_DIR [--out DIR]
+
+Reads the newest run's ``vis_data/scalars.json`` in WORK_DIR (written by
+tools/train.py) and draws, against the iteration: the DLN weights of every
+loss term (mean and min–max band; for DynamicLossHead one line per term), the
+teacher's update norm ‖βΔφ‖ and the meta-gradient norm ‖g‖, and the
+validation loss of the looked-ahead student before and after the teacher's
+update. Writes ``teacher_analysis.png`` and ``teacher_analysis.json``.
+"""
+import argparse
+import json
+import re
+import sys
+import warnings
+from collections import defaultdict
+from pathlib import Path
+
+warnings.filterwarnings('ignore', message='pkg_resources is deprecated')
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+from l2t_mm.utils.run_logs import read_scalars  # noqa: E402
+
+WEIGHT_KEY = re.compile(r'^l2t/w/(?P<module>.+)/(?P<stat>[^/]+)$')
+TEACH_KEYS = ('meta_grad_norm', 'update_norm', 'val_loss_before',
+              'val_loss_after')
+
+
+def collect(rows: list) -> dict:
+    """Series per DLN statistic and per teach-step scalar, by iteration.
+
+    Teach-step scalars are kept only on rows where ``l2t/teach_steps``
+    advanced: other rows repeat the last value.
+    """
+    weights = defaultdict(lambda: defaultdict(list))
+    teach = defaultdict(list)
+    steps_seen = 0
+    for row in rows:
+        if 'iter' not in row:
+            continue
+        for key, value in row.items():
+            match = WEIGHT_KEY.match(key)
+            if match:
+                weights[match['module']][match['stat']].append(
+                    (row['iter'], value))
+        steps = row.get('l2t/teach_steps', steps_seen)
+        if steps > steps_seen:
+            for key in TEACH_KEYS:
+                teach[key].append((row['iter'], row[f'l2t/{key}']))
+        steps_seen = steps
+    if not weights and not teach:
+        raise SystemExit('analyze_teacher.py: the run logged no l2t/ '
+                         'scalars; was it trained with L2TTeacherHook?')
+    return dict(weights={m: dict(s) for m, s in weights.items()},
+                teach=dict(teach), teach_steps=steps_seen)
+
+
+def plot(series: dict, path: Path) -> None:
+    import matplotlib
+    matplotlib.use('Agg')
+    import matplotlib.pyplot as plt
+    fig, axes = plt.subplots(3, 1, figsize=(7, 10), sharex=True)
+    for module, stats in sorted(series['weights'].items()):
+        for stat, points in sorted(stats.items()):
+            if stat in ('min', 'max'):
+                continue
+            xs, ys = zip(*points)
+            label = module if stat == 'mean' else f'{module}/{stat}'
+            line, = axes[0].plot(xs, ys, label=label, linewidth=1)
+            if stat == 'mean' and 'min' in stats and 'max' in stats:
+                low = [v for _, v in stats['min']]
+                high = [v for _, v in stats['max']]
+                axes[0].fill_between(xs, low, high, alpha=0.15,
+                                     color=line.get_color())
+    axes[0].set_ylabel('DLN weight (mean, min–max)')
+    axes[0].legend(fontsize=6)
+    for key in ('update_norm', 'meta_grad_norm'):
+        if series['teach'].get(key):
+            xs, ys = zip(*series['teach'][key])
+            axes[1].plot(xs, ys, marker='.', label=key, linewidth=1)
+    axes[1].set_yscale('log')
+    axes[1].set_ylabel('norm')
+    axes[1].legend(fontsize=7)
+    for key in ('val_loss_before', 'val_loss_after'):
+        if series['teach'].get(key):
+            xs, ys = zip(*series['teach'][key])
+            axes[2].plot(xs, ys, marker='.', label=key, linewidth=1)
+    axes[2].set_ylabel('validation loss after look-ahead')
+    axes[2].set_xlabel('iteration')
+    axes[2].legend(fontsize=7)
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+
+
+def summarise(series: dict) -> dict:
+    """First and last mean weight of each DLN, and the update norms."""
+    summary = dict(teach_steps=series['teach_steps'], modules={})
+    for module, stats in series['weights'].items():
+        if 'mean' in stats:
+            summary['modules'][module] = dict(
+                first_mean=stats['mean'][0][1], last_mean=stats['mean'][-1][1],
+                last_min=stats.get('min', [[None, None]])[-1][1],
+                last_max=stats.get('max', [[None, None]])[-1][1])
+        else:  # DynamicLossHead: one series per loss term
+            summary['modules'][module] = {
+                term: points[-1][1] for term, points in stats.items()}
+    updates = [v for _, v in series['teach'].get('update_norm', [])]
+    if updates:
+        summary['update_norm'] = dict(first=updates[0], last=updates[-1],
+                                      max=max(updates))
+    return summary
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument('work_dir', help='work dir of an L2T training run')
+    parser.add_argument('--out', help='output folder (default: work_dir)')
+    args = parser.parse_args(argv)
+    if not Path(args.work_dir).is_dir():
+        print(f'analyze_teacher.py: {args.work_dir!r} is not a folder',
+              file=sys.stderr)
+        return 2
+    out = Path(args.out or args.work_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    series = collect(read_scalars(args.work_dir))
+    plot(series, out / 'teacher_analysis.png')
+    summary = summarise(series)
+    (out / 'teacher_analysis.json').write_text(json.dumps(
+        dict(summary=summary, series=series), indent=1))
+    print(json.dumps(summary, indent=1))
+    print(f'wrote {out / "teacher_analysis.png"}')
+    return 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())
