@@ -1,12 +1,15 @@
-"""What ``tools/train.py`` and ``tools/test.py`` share: loading a config with
-clear errors, adapting it to the machine, and CPU-safe distributed launch."""
+"""What ``tools/train.py`` and ``tools/test.py`` share: their common command
+line, loading a config with clear errors, adapting it to the machine, and a
+CPU-safe distributed launch around the runner."""
+import argparse
 import os
 import os.path as osp
-from typing import Iterator, Optional
+import sys
+from typing import Callable, Iterator, Optional
 
 import torch
 import torch.distributed as torch_dist
-from mmengine.config import Config
+from mmengine.config import Config, DictAction
 
 TASKS = {'mmdet': 'detection', 'mmseg': 'segmentation'}
 
@@ -161,3 +164,58 @@ def destroy_distributed(synchronize: bool = True) -> None:
         if synchronize:
             torch_dist.barrier()
         torch_dist.destroy_process_group()
+
+
+def add_common_arguments(parser: argparse.ArgumentParser) -> None:
+    """Arguments train.py and test.py share (mmdet/mmseg conventions)."""
+    parser.add_argument('config', help='config file path')
+    parser.add_argument('--work-dir', help='where logs and checkpoints go')
+    parser.add_argument(
+        '--data-root',
+        help='point every dataset of the config (train/val/test and the '
+        "teacher's teach split) at this folder, e.g. another shapes dataset")
+    parser.add_argument('--cfg-options', nargs='+', action=DictAction,
+                        help='override config entries, key=value')
+    parser.add_argument('--launcher', default='none',
+                        choices=['none', 'pytorch', 'slurm', 'mpi'])
+    parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
+
+
+def configure(args: argparse.Namespace, amp: bool = False):
+    """Config ready for this machine, and the task; raises LaunchError."""
+    cfg = load_config(args.config, args.cfg_options)
+    task = task_of(cfg)
+    if args.data_root:
+        relocate_data_root(cfg, args.data_root)
+    cfg = prepare_config(cfg, args.config, args.launcher, args.work_dir, amp)
+    check_dataset_folders(cfg)
+    return cfg, task
+
+
+def run(tool: str, args: argparse.Namespace,
+        edit_config: Callable[[Config], None], action: Callable,
+        amp: bool = False) -> int:
+    """Configure, start the process group, build the runner, call
+    ``action(runner, task)``, tear down. A LaunchError is one line on stderr
+    and exit code 2."""
+    from mmengine.registry import RUNNERS
+    from mmengine.runner import Runner
+
+    from .checkpoint import trust_local_checkpoints
+    try:
+        cfg, task = configure(args, amp)
+        edit_config(cfg)
+        init_cpu_distributed(args.launcher)
+        trust_local_checkpoints()  # your own checkpoints: see its docstring
+    except LaunchError as error:
+        print(f'{tool}: {error}', file=sys.stderr)
+        return 2
+    try:
+        runner = RUNNERS.build(cfg) if 'runner_type' in cfg \
+            else Runner.from_cfg(cfg)
+        action(runner, task)
+    except BaseException:
+        destroy_distributed(synchronize=False)
+        raise
+    destroy_distributed()
+    return 0
