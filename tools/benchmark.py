@@ -9,9 +9,9 @@ seeds, interleaved (baseline/L2T alternate which goes first per seed), each in
 its own process. Reported per run and as mean ± std: the task's metrics
 (mAP, mAP_50, AP_small / mIoU and per-class IoU), seconds per iteration, the
 teach step's share of training time and peak resident memory of the run's
-process tree; ratios L2T / baseline are computed from runs of this
-invocation only. Writes a Markdown table to stdout, ``benchmark.json`` and
-PNG curves to ``--out``.
+process tree; ratios L2T / baseline are computed only from the runs in the
+report, which were measured together, interleaved. Writes a Markdown table to
+stdout, ``benchmark.json`` and PNG curves to ``--out``.
 """
 import argparse
 import json
@@ -72,6 +72,9 @@ def parse_args(argv=None) -> argparse.Namespace:
                         '(explicit options win)')
     parser.add_argument('--cfg-options', nargs='+', action=DictAction,
                         default={}, help='extra options for both variants')
+    parser.add_argument('--reuse-runs', action='store_true',
+                        help='read back runs of an earlier invocation that '
+                        'finished (same --out) instead of training them again')
     args = parser.parse_args(argv)
     if args.quick:
         given = set(argv if argv is not None else sys.argv[1:])
@@ -111,6 +114,15 @@ def run_options(args: argparse.Namespace, max_iters: int, seed: int) -> list:
     return [f'{key}={value}' for key, value in options.items()]
 
 
+def teach_interval(config: str, override: Optional[int]) -> int:
+    """The L2T config's teach interval (the timing window of both runs)."""
+    if override is not None:
+        return override
+    hooks = load_config(config).get('custom_hooks', [])
+    return next((hook.get('interval', 10) for hook in hooks
+                 if hook.get('type') == 'L2TTeacherHook'), 10)
+
+
 def teach_interval_option(config: str, interval: Optional[int]) -> list:
     """--cfg-options entry setting the teacher hook's interval, if asked."""
     if interval is None:
@@ -125,14 +137,21 @@ def teach_interval_option(config: str, interval: Optional[int]) -> list:
 
 
 def train_and_measure(config: str, work_dir: Path, options: list,
-                      data_root: Optional[str]) -> dict:
-    """Run tools/train.py, sampling the RSS of its process tree."""
+                      data_root: Optional[str], reuse: bool = False) -> dict:
+    """Run tools/train.py, sampling the RSS of its process tree. With
+    ``reuse``, a run that finished before (``measurement.json`` written at
+    its end) is read back instead of trained again."""
     work_dir.mkdir(parents=True, exist_ok=True)
     command = [sys.executable, str(REPO / 'tools' / 'train.py'), config,
                '--work-dir', str(work_dir)]
     if data_root:
         command += ['--data-root', data_root]
     command += ['--cfg-options', *options]
+    measurement = work_dir / 'measurement.json'
+    if reuse and measurement.is_file():
+        print(f'[benchmark] reusing the finished run in {work_dir}',
+              file=sys.stderr)
+        return json.loads(measurement.read_text())
     start = time.perf_counter()
     with open(work_dir / 'benchmark_stdout.log', 'w') as log:
         process = psutil.Popen(command, cwd=REPO, stdout=log,
@@ -146,7 +165,9 @@ def train_and_measure(config: str, work_dir: Path, options: list,
         tail = (work_dir / 'benchmark_stdout.log').read_text()[-2000:]
         raise SystemExit(f'benchmark.py: training {config} failed '
                          f'(exit {process.returncode}):\n{tail}')
-    return dict(peak_rss_mb=peak / 2**20, wall_time_s=wall)
+    measured = dict(peak_rss_mb=peak / 2**20, wall_time_s=wall)
+    measurement.write_text(json.dumps(measured))
+    return measured
 
 
 def _tree_rss(process: psutil.Process) -> int:
@@ -159,7 +180,18 @@ def _tree_rss(process: psutil.Process) -> int:
     return total
 
 
-def summarise_run(work_dir: Path, task: str) -> dict:
+def robust_time_per_iter(times: List[float], window: int) -> float:
+    """Median over consecutive windows of ``window`` iterations of their
+    mean time. A window as long as the teach interval holds exactly one teach
+    step, so the teaching cost is counted, while a burst of load from another
+    process on this (shared, noisy) machine moves only a few windows."""
+    timed = times[WARMUP_ITERS:] or times
+    windows = [timed[i:i + window] for i in range(0, len(timed), window)]
+    full = [w for w in windows if len(w) == window] or windows
+    return statistics.median(statistics.mean(w) for w in full)
+
+
+def summarise_run(work_dir: Path, task: str, window: int) -> dict:
     rows = read_scalars(work_dir)
     train_rows = [r for r in rows if 'iter' in r and 'loss' in r]
     val_rows = [r for r in rows if 'iter' not in r]
@@ -174,12 +206,12 @@ def summarise_run(work_dir: Path, task: str) -> dict:
     # iteration's teach step is in no row and is added here.
     times = [row['time'] for row in train_rows]
     times[-1] += teach_times[-1]
-    timed = times[WARMUP_ITERS:] or times
     final = val_rows[-1] if val_rows else {}
     metrics = {name: final.get(name) for name in METRICS[task]}
     result = dict(
         metrics=metrics,
-        time_per_iter_s=statistics.mean(timed),
+        time_per_iter_s=robust_time_per_iter(times, window),
+        time_per_iter_mean_s=statistics.mean(times[WARMUP_ITERS:] or times),
         teach_time_share=sum(teach_times) / sum(times),
         teach_steps=previous_steps,
         curves=dict(
@@ -210,7 +242,8 @@ def summarise(runs: List[dict], task: str) -> dict:
             name: mean_std([r['metrics'][name] for r in group])
             for name in METRICS[task]
         }
-        for key in ('time_per_iter_s', 'peak_rss_mb', 'teach_time_share'):
+        for key in ('time_per_iter_s', 'time_per_iter_mean_s', 'peak_rss_mb',
+                    'teach_time_share'):
             summary[variant][key] = mean_std([r[key] for r in group])
     base, l2t = summary['baseline'], summary['l2t']
     summary['ratios'] = {
@@ -256,9 +289,11 @@ def markdown(report: dict) -> str:
         ]) + ' |')
     ratios = summary['ratios']
     lines.append('')
-    lines.append(f"L2T / baseline, measured in this run: time per iteration "
-                 f"{ratios['time_per_iter_s']:.2f}x, peak RSS "
-                 f"{ratios['peak_rss_mb']:.2f}x.")
+    lines.append(f"L2T / baseline (runs measured together): time per "
+                 f"iteration {ratios['time_per_iter_s']:.2f}x, peak RSS "
+                 f"{ratios['peak_rss_mb']:.2f}x. s/iter is the median over "
+                 f"windows of {report['benchmark']['timing_window']} "
+                 'iterations (one teach interval) of their mean time.')
     return '\n'.join(lines)
 
 
@@ -304,6 +339,7 @@ def main(argv=None) -> int:
     cfg = load_config(args.config)
     task = task_of(cfg)
     max_iters = args.max_iters or cfg.train_cfg.max_iters
+    window = teach_interval(args.config, args.teach_interval)
     out = Path(args.out or REPO / 'work_dirs' / 'benchmark' /
                Path(args.config).stem)
     out.mkdir(parents=True, exist_ok=True)
@@ -320,16 +356,16 @@ def main(argv=None) -> int:
             if variant == 'l2t':
                 options += teach_interval_option(config, args.teach_interval)
             measured = train_and_measure(config, work_dir, options,
-                                         args.data_root)
+                                         args.data_root, args.reuse_runs)
             runs.append(dict(variant=variant, seed=seed, config=config,
                              work_dir=str(work_dir), **measured,
-                             **summarise_run(work_dir, task)))
+                             **summarise_run(work_dir, task, window)))
     report = dict(
         benchmark=dict(
             l2t_config=args.config, baseline_config=baseline, task=task,
             seeds=args.seeds, max_iters=max_iters, evals=args.evals,
             val_images=args.val_images, quick=args.quick,
-            teach_interval=args.teach_interval,
+            teach_interval=args.teach_interval, timing_window=window,
             data_root=args.data_root, cfg_options=args.cfg_options,
             cpu_count=os.cpu_count(), platform=platform.platform(),
             command=' '.join([sys.executable, *sys.argv])),

@@ -84,3 +84,18 @@ def test_analyze_teacher_plots_an_l2t_run(quick_report):
     baseline = run_tool('analyze_teacher.py', str(out / 'baseline_seed0'))
     assert baseline.returncode != 0
     assert 'no l2t/ scalars' in baseline.stderr
+
+
+def test_reuse_runs_reads_back_without_training(quick_report, shapes_dataset):
+    out, _ = quick_report
+    before = json.loads((out / 'benchmark.json').read_text())
+    result = run_tool('benchmark.py', 'configs/fcn_l2t.py', '--quick',
+                      '--max-iters', '2', '--val-images', '2',
+                      '--teach-interval', '1', '--data-root',
+                      str(shapes_dataset), '--out', str(out), '--reuse-runs')
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert result.stderr.count('reusing the finished run') == 4
+    after = json.loads((out / 'benchmark.json').read_text())
+    assert [r['metrics'] for r in after['runs']] == [
+        r['metrics'] for r in before['runs']]
+    assert after['summary']['ratios'] == before['summary']['ratios']
