@@ -77,7 +77,8 @@ yolox_hooks = [
 ]
 custom_hooks = yolox_hooks
 default_hooks = dict(
-    logger=dict(type='LoggerHook', interval=20),
+    # Iteration-based schedule: metrics are logged against the iteration.
+    logger=dict(type='LoggerHook', interval=20, log_metric_by_epoch=False),
     checkpoint=dict(type='CheckpointHook', by_epoch=False,
                     interval=max_iters, max_keep_ckpts=1))
 log_processor = dict(by_epoch=False)

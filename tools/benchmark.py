@@ -194,7 +194,14 @@ def robust_time_per_iter(times: List[float], window: int) -> float:
 def summarise_run(work_dir: Path, task: str, window: int) -> dict:
     rows = read_scalars(work_dir)
     train_rows = [r for r in rows if 'iter' in r and 'loss' in r]
-    val_rows = [r for r in rows if 'iter' not in r]
+    # A validation row's own 'step' is the epoch when metrics are logged by
+    # epoch; the iteration it belongs to is that of the train row before it.
+    val_rows, last_iter = [], 0
+    for row in rows:
+        if 'iter' in row:
+            last_iter = row['iter']
+        else:
+            val_rows.append(dict(row, step=last_iter))
     teach_times, previous_steps = [], 0
     for row in train_rows:
         steps = row.get('l2t/teach_steps', previous_steps)
