@@ -45,6 +45,10 @@ class L2TTeacherHook(Hook):
         lookahead_lr: α of the look-ahead SGD step; ``None`` takes the
             student optimizer's current learning rate.
         lookahead_steps: k, look-ahead steps per teach step.
+        lookahead_max_grad_norm: clip the look-ahead gradient to this total
+            norm, as the student's optimizer clips its own; ``'auto'`` takes
+            ``max_norm`` from the optim wrapper's ``clip_grad`` (none if it
+            does not clip by norm), ``None`` never clips.
         dln_lr: β, the step size applied to the teacher's update of φ.
         teacher: config of the teacher (``num_coordinates`` is filled in).
         teacher_optimizer: optimizer config for the teacher's parameters.
@@ -63,6 +67,7 @@ class L2TTeacherHook(Hook):
                  lookahead_params: Union[str, Sequence[str]] = 'head',
                  lookahead_lr: Optional[float] = None,
                  lookahead_steps: int = 1,
+                 lookahead_max_grad_norm: Union[str, float, None] = 'auto',
                  dln_lr: float = 1.0,
                  teacher: Optional[dict] = None,
                  teacher_optimizer: Optional[dict] = None) -> None:
@@ -78,6 +83,12 @@ class L2TTeacherHook(Hook):
             if not isinstance(value, int) or value < minimum:
                 raise ValueError(f'L2TTeacherHook.{key} must be an int >= '
                                  f'{minimum}, got {value!r}')
+        if not (lookahead_max_grad_norm in ('auto', None) or (
+                isinstance(lookahead_max_grad_norm, (int, float))
+                and lookahead_max_grad_norm > 0)):
+            raise ValueError(
+                "L2TTeacherHook.lookahead_max_grad_norm must be 'auto', None "
+                f'or a positive number, got {lookahead_max_grad_norm!r}')
         if lookahead_lr is not None and lookahead_lr <= 0:
             raise ValueError('L2TTeacherHook.lookahead_lr must be > 0 or '
                              f'None (student lr), got {lookahead_lr!r}')
@@ -87,6 +98,7 @@ class L2TTeacherHook(Hook):
         self.lookahead_params = lookahead_params
         self.lookahead_lr = lookahead_lr
         self.lookahead_steps = lookahead_steps
+        self.lookahead_max_grad_norm = lookahead_max_grad_norm
         self.dln_lr = dln_lr
         self.teacher_cfg = dict(teacher or dict(type='LSTMTeacher'))
         self.teacher_optimizer_cfg = dict(
@@ -160,6 +172,7 @@ class L2TTeacherHook(Hook):
             lookahead_lr=self._lookahead_lr(runner), dln_lr=self.dln_lr,
             progress=runner.iter / runner.max_iters,
             lookahead_steps=self.lookahead_steps,
+            lookahead_max_grad_norm=self._lookahead_max_grad_norm(runner),
             reduce_mean=_mean_over_ranks)
         elapsed = time.perf_counter() - start
         hub = runner.message_hub
@@ -193,6 +206,15 @@ class L2TTeacherHook(Hook):
             return self.lookahead_lr
         lrs = runner.optim_wrapper.get_lr()
         return float(next(iter(lrs.values()))[0])
+
+    def _lookahead_max_grad_norm(self, runner) -> Optional[float]:
+        if self.lookahead_max_grad_norm != 'auto':
+            return self.lookahead_max_grad_norm
+        wrapper = runner.optim_wrapper
+        clip = getattr(wrapper, 'clip_grad_kwargs', None)
+        if clip and getattr(wrapper, 'grad_name', None) == 'grad_norm':
+            return float(clip['max_norm'])
+        return None
 
     def _next_teach_batch(self):
         if self._teach_iterator is None:

@@ -3,7 +3,7 @@
 Names follow the method: θ the student, θ_S the part of θ the look-ahead
 differentiates through, φ the DLN parameters, ψ the teacher.
 
-1. Student look-ahead:  θ' = θ_S - α ∇_θS ℓ_DLN(θ, φ; B_train)      (k steps)
+1. Student look-ahead:  θ' = θ_S - α clip(∇_θS ℓ_DLN(θ, φ; B_train)) (k steps)
 2. DLN learning:        g = ∂ℓ_val(θ'; B_val)/∂φ;  Δφ, (h, c) = T_ψ(g, s)
                         φ_new = φ - β Δφ
 3. Teacher learning:    ψ ← Adam(∂ℓ_val(θ''(φ_new(ψ)); B_val)/∂ψ)
@@ -128,10 +128,28 @@ def model_loss(model: nn.Module, tensors: Dict[str, Tensor],
     return total
 
 
+def clip_by_total_norm(grads: Sequence[Optional[Tensor]],
+                       max_norm: Optional[float]) -> List[Optional[Tensor]]:
+    """Differentiable ``clip_grad_norm_``: the look-ahead must step like the
+    student's optimizer, which clips (YOLOv3: max_norm=35 against raw norms
+    in the thousands). Without it the look-ahead overshoots by orders of
+    magnitude and the meta-gradient explodes."""
+    if max_norm is None:
+        return list(grads)
+    present = [g for g in grads if g is not None]
+    if not present:
+        return list(grads)
+    total = torch.sqrt(sum((g**2).sum() for g in present))
+    scale = (max_norm / (total + 1e-6)).clamp(max=1.0)
+    return [None if g is None else g * scale for g in grads]
+
+
 def lookahead(model: nn.Module, student: Dict[str, Tensor],
               constants: Dict[str, Tensor], phi: Dict[str, Tensor],
-              train_data: dict, lr: float, steps: int):
-    """θ' after ``steps`` differentiable SGD steps on the DLN loss.
+              train_data: dict, lr: float, steps: int,
+              max_grad_norm: Optional[float] = None):
+    """θ' after ``steps`` differentiable SGD steps on the DLN loss, with the
+    gradient of θ_S clipped to ``max_grad_norm`` like the student's.
 
     Returns ``(first DLN loss, θ')``; θ' stays a function of φ (and of ψ when
     φ is), which is what both meta-gradients flow through.
@@ -142,9 +160,10 @@ def lookahead(model: nn.Module, student: Dict[str, Tensor],
     for _ in range(steps):
         loss = model_loss(model, {**constants, **phi, **current}, train_data)
         first_loss = loss if first_loss is None else first_loss
-        grads = torch.autograd.grad(
-            loss, [current[name] for name in names], create_graph=True,
-            allow_unused=True)
+        grads = clip_by_total_norm(
+            torch.autograd.grad(loss, [current[name] for name in names],
+                                create_graph=True, allow_unused=True),
+            max_grad_norm)
         current = {
             name: current[name] - lr * grad if grad is not None else
             current[name]
@@ -164,7 +183,8 @@ def validation_loss(model: nn.Module, student: Dict[str, Tensor],
 def dln_meta_gradient(model: nn.Module, student: Dict[str, Tensor],
                       constants: Dict[str, Tensor], phi: Dict[str, Tensor],
                       train_data: dict, val_data: dict, lookahead_lr: float,
-                      lookahead_steps: int = 1):
+                      lookahead_steps: int = 1,
+                      max_grad_norm: Optional[float] = None):
     """Stage 1: look ahead under φ and differentiate ℓ_val(θ') w.r.t. φ.
 
     Returns the flat meta-gradient g and the (detached) DLN training loss
@@ -172,7 +192,7 @@ def dln_meta_gradient(model: nn.Module, student: Dict[str, Tensor],
     """
     train_loss, student_ahead = lookahead(model, student, constants, phi,
                                           train_data, lookahead_lr,
-                                          lookahead_steps)
+                                          lookahead_steps, max_grad_norm)
     val_loss = validation_loss(model, student_ahead, constants, phi, val_data)
     grads = torch.autograd.grad(val_loss, list(phi.values()),
                                 allow_unused=True)
@@ -206,6 +226,7 @@ def teach_step(model: nn.Module,
                dln_lr: float,
                progress: float,
                lookahead_steps: int = 1,
+               lookahead_max_grad_norm: Optional[float] = None,
                reduce_mean: Reduce = lambda tensor: tensor) -> TeachResult:
     """Run one teach step and, if everything is finite, commit φ, ψ and the
     teacher's memory. ``model`` must be unwrapped (not DDP); ``reduce_mean``
@@ -218,7 +239,7 @@ def teach_step(model: nn.Module,
     # 1. Student look-ahead under the current φ; g = ∂ℓ_val(θ')/∂φ.
     meta_grad, train_loss, val_before = dln_meta_gradient(
         model, student, constants, phi, train_data, val_data, lookahead_lr,
-        lookahead_steps)
+        lookahead_steps, lookahead_max_grad_norm)
     reduced = reduce_mean(
         torch.cat([meta_grad, torch.stack([train_loss, val_before])]))
     meta_grad, (train_value, val_value) = reduced[:-2], reduced[-2:]
@@ -237,7 +258,8 @@ def teach_step(model: nn.Module,
 
     # 3. Teacher learning: look ahead again under φ_new(ψ); ℓ_val -> ψ.
     _, student_ahead = lookahead(model, student, constants, phi_new,
-                                 train_data, lookahead_lr, lookahead_steps)
+                                 train_data, lookahead_lr, lookahead_steps,
+                                 lookahead_max_grad_norm)
     val_after = validation_loss(model, student_ahead, constants, phi_new,
                                 val_data)
     teacher_params = {

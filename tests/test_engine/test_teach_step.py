@@ -141,3 +141,22 @@ def test_head_only_lookahead_reports_dln_without_meta_gradient():
                         dln_lr=1.0, progress=0.0)
     assert result.applied
     assert result.zero_meta_grad_modules == ['loss_cls']
+
+
+def test_lookahead_clips_like_the_student_optimizer():
+    from l2t_mm.engine.teach_step import lookahead
+    model, partition, _, _ = _setup()
+    student, constants, phi = lookahead_tensors(model, partition)
+    data = toy_batch(16, 0)
+    _, free = lookahead(model, student, constants, phi, data, lr=1.0,
+                        steps=1)
+    _, clipped = lookahead(model, student, constants, phi, data, lr=1.0,
+                           steps=1, max_grad_norm=1e-3)
+
+    def step_norm(ahead):
+        return torch.sqrt(sum(((ahead[n] - student[n])**2).sum()
+                              for n in student))
+
+    assert step_norm(free) > 1e-2
+    torch.testing.assert_close(step_norm(clipped), torch.tensor(1e-3),
+                               rtol=1e-3, atol=0)

@@ -169,3 +169,26 @@ def test_ddp_two_ranks_keep_phi_and_psi_identical(tmp_path):
     for part in ('phi', 'psi'):
         for name, value in ranks[0][part].items():
             assert torch.equal(ranks[1][part][name], value), (part, name)
+
+
+@pytest.mark.parametrize('setting, clip, expected', [
+    ('auto', dict(max_norm=0.5), 0.5),
+    ('auto', None, None),
+    ('auto', dict(type='value', clip_value=1.0), None),
+    (2.0, dict(max_norm=0.5), 2.0),
+    (None, dict(max_norm=0.5), None),
+])
+def test_lookahead_clipping_follows_the_student_optimizer(
+        tmp_path, setting, clip, expected):
+    hook = L2TTeacherHook(teach_dataloader=_loader(ToyDataset(8, 1)),
+                          lookahead_max_grad_norm=setting)
+    runner = _runner(tmp_path, max_iters=1, checkpoint_interval=1)
+    runner.optim_wrapper = runner.build_optim_wrapper(
+        dict(optimizer=dict(type='SGD', lr=0.1), clip_grad=clip))
+    assert hook._lookahead_max_grad_norm(runner) == expected
+
+
+def test_invalid_clipping_setting_names_the_key():
+    with pytest.raises(ValueError, match='lookahead_max_grad_norm'):
+        L2TTeacherHook(teach_dataloader=_loader(ToyDataset(8, 1)),
+                       lookahead_max_grad_norm='always')
