@@ -21,7 +21,8 @@ import torch
 from torch import Tensor, nn
 from torch.func import functional_call
 
-from ..models.dynamic_loss_module import dynamic_loss_modules, stock_loss
+from ..models.dynamic_loss_module import (dynamic_loss_modules,
+                                          lookahead_mode, stock_loss)
 
 Reduce = Callable[[Tensor], Tensor]
 
@@ -122,8 +123,9 @@ def model_loss(model: nn.Module, tensors: Dict[str, Tensor],
                data: dict) -> Tensor:
     """Total training loss of ``model`` evaluated with ``tensors`` in place of
     its parameters/buffers, summed the way the runner sums it."""
-    losses = functional_call(model, tensors, args=(),
-                             kwargs=dict(data, mode='loss'))
+    with lookahead_mode(model):  # the losses get differentiated twice
+        losses = functional_call(model, tensors, args=(),
+                                 kwargs=dict(data, mode='loss'))
     total, _ = model.parse_losses(losses)
     return total
 

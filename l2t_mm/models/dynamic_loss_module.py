@@ -14,9 +14,10 @@ class DynamicLossModule(nn.Module):
     attributes stay reachable through the wrapper (heads read
     ``loss_cls.use_sigmoid``, decode heads read ``loss_decode.loss_name`` ...).
 
-    Two switches are set from outside by the teacher hook:
-    ``progress`` (t / T, a DLN input) and ``use_stock_loss`` (the teach step
-    measures the validation loss with the stock loss, not the DLN's).
+    Switches set from outside by the teacher hook: ``progress`` (t / T, a
+    DLN input), ``use_stock_loss`` (the teach step measures the validation
+    loss with the stock loss, not the DLN's) and ``in_lookahead`` (the loss
+    will be differentiated twice).
     """
     wrapped_attribute = ''  # name of the wrapped stock module
 
@@ -24,6 +25,7 @@ class DynamicLossModule(nn.Module):
         super().__init__()
         self.progress = 0.0
         self.use_stock_loss = False
+        self.in_lookahead = False
 
     def __getattr__(self, name: str):
         try:
@@ -58,18 +60,28 @@ def set_progress(model: nn.Module, progress: float) -> None:
 
 
 @contextlib.contextmanager
-def stock_loss(model: nn.Module) -> Iterator[None]:
-    """Within the block every L2T module computes its stock loss: the
-    validation loss of the teach step is the baseline's own objective."""
-    modules = dynamic_loss_modules(model).values()
-    previous = [module.use_stock_loss for module in modules]
+def _switched_on(model: nn.Module, switch: str) -> Iterator[None]:
+    modules = list(dynamic_loss_modules(model).values())
+    previous = [getattr(module, switch) for module in modules]
     for module in modules:
-        module.use_stock_loss = True
+        setattr(module, switch, True)
     try:
         yield
     finally:
         for module, flag in zip(modules, previous):
-            module.use_stock_loss = flag
+            setattr(module, switch, flag)
+
+
+def stock_loss(model: nn.Module):
+    """Within the block every L2T module computes its stock loss: the
+    validation loss of the teach step is the baseline's own objective."""
+    return _switched_on(model, 'use_stock_loss')
+
+
+def lookahead_mode(model: nn.Module):
+    """Within the block losses must support double backward (see
+    :func:`l2t_mm.models.l2t_loss.twice_differentiable_target`)."""
+    return _switched_on(model, 'in_lookahead')
 
 
 def build_wrapped(cfg: dict, key: str, kind: str) -> nn.Module:

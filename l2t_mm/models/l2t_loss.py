@@ -54,6 +54,8 @@ class L2TLoss(DynamicLossModule):
                 avg_factor: Optional[float] = None,
                 reduction_override: Optional[str] = None,
                 **kwargs) -> Tensor:
+        if self.in_lookahead:
+            target = twice_differentiable_target(self.stock_loss, pred, target)
         if self.use_stock_loss:
             return self.stock_loss(
                 pred, target, weight=weight, avg_factor=avg_factor,
@@ -85,6 +87,24 @@ class L2TLoss(DynamicLossModule):
         if ignore_index is None:
             ignore_index = -100
         return target.numel() - (target == ignore_index).sum().item()
+
+
+def twice_differentiable_target(stock_loss, pred: Tensor,
+                                target: Tensor) -> Tensor:
+    """Target that keeps the stock loss differentiable twice.
+
+    On CUDA, mmdet's ``FocalLoss`` sends class-index targets to mmcv's
+    compiled sigmoid focal loss, which has no double backward; with a one-hot
+    target it takes its pure-torch path, which gives the same value (it is
+    the conversion mmdet itself does on CPU).
+    """
+    if (type(stock_loss).__name__ == 'FocalLoss'
+            and pred.dim() == target.dim() + 1
+            and not target.is_floating_point()):
+        num_classes = pred.size(1)
+        one_hot = F.one_hot(target.long(), num_classes + 1)[:, :num_classes]
+        return one_hot.type_as(pred)
+    return target
 
 
 def describe_elements(pred: Tensor, target: Tensor, values: Tensor,

@@ -162,3 +162,27 @@ def test_logit_dln_rejects_regression_loss():
         dict(type='L2TLoss', loss=cfg, dln=dict(type='LogitDLN')))
     with pytest.raises(TypeError, match='WeightingDLN'):
         wrapped(pred, target)
+
+
+def test_lookahead_mode_feeds_focal_loss_a_one_hot_target(monkeypatch):
+    cfg, pred, target, weight = _case('focal')
+    wrapped = MODELS.build(dict(type='L2TLoss', loss=cfg))
+    seen = []
+    original = type(wrapped.stock_loss).forward
+
+    def spy(self, pred, target, *args, **kwargs):
+        seen.append(target)
+        return original(self, pred, target, *args, **kwargs)
+
+    monkeypatch.setattr(type(wrapped.stock_loss), 'forward', spy)
+    expected = wrapped(pred, target, weight=weight)
+    assert seen[-1].dim() == 1
+    wrapped.in_lookahead = True
+    pred = pred.clone().requires_grad_()
+    value = wrapped(pred, target, weight=weight)
+    assert seen[-1].shape == pred.shape
+    torch.testing.assert_close(value, expected)
+    # second order: the gradient's norm is itself differentiable
+    (grad, ) = torch.autograd.grad(value, pred, create_graph=True)
+    (grad.norm()).backward()
+    assert torch.isfinite(pred.grad).all()
