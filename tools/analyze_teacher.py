@@ -77,20 +77,18 @@ def plot(series: dict, path: Path) -> None:
                                      color=line.get_color())
     axes[0].set_ylabel('DLN weight (mean, min–max)')
     axes[0].legend(fontsize=6)
-    for key in ('update_norm', 'meta_grad_norm'):
-        if series['teach'].get(key):
-            xs, ys = zip(*series['teach'][key])
-            axes[1].plot(xs, ys, marker='.', label=key, linewidth=1)
+    panels = ((axes[1], ('update_norm', 'meta_grad_norm'), 'norm'),
+              (axes[2], ('val_loss_before', 'val_loss_after'),
+               'validation loss after look-ahead'))
+    for ax, keys, ylabel in panels:
+        for key in keys:
+            if series['teach'].get(key):
+                xs, ys = zip(*series['teach'][key])
+                ax.plot(xs, ys, marker='.', label=key, linewidth=1)
+        ax.set_ylabel(ylabel)
+        ax.legend(fontsize=7)
     axes[1].set_yscale('log')
-    axes[1].set_ylabel('norm')
-    axes[1].legend(fontsize=7)
-    for key in ('val_loss_before', 'val_loss_after'):
-        if series['teach'].get(key):
-            xs, ys = zip(*series['teach'][key])
-            axes[2].plot(xs, ys, marker='.', label=key, linewidth=1)
-    axes[2].set_ylabel('validation loss after look-ahead')
     axes[2].set_xlabel('iteration')
-    axes[2].legend(fontsize=7)
     fig.tight_layout()
     fig.savefig(path, dpi=100)
     plt.close(fig)
