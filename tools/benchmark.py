@@ -50,7 +50,8 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         description=__doc__.splitlines()[0],
         formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument('config', help='an L2T config, e.g. configs/yolo_l2t.py')
+    parser.add_argument('config',
+                        help='an L2T config, e.g. configs/yolo_l2t.py')
     parser.add_argument('--baseline',
                         help='its baseline twin (default: *_l2t.py -> '
                         '*_baseline.py)')

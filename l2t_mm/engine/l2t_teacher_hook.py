@@ -1,11 +1,10 @@
-"""``L2TTeacherHook``: runs the teach step inside ordinary runner iterations."""
+"""``L2TTeacherHook``: the teach step inside ordinary runner iterations."""
 import time
 from typing import Dict, Iterator, Optional, Sequence, Union
 
 import torch
 from mmengine.dist import all_reduce, get_world_size
 from mmengine.hooks import Hook
-from mmengine.logging import MMLogger
 from mmengine.model import is_model_wrapper
 from mmengine.optim import OPTIMIZERS
 from mmengine.registry import HOOKS, MODELS

@@ -65,7 +65,8 @@ def partition_parameters(
             'L2TTeacherHook: the model has no L2TLoss or DynamicLossHead, so '
             'there is nothing to teach. Wrap a loss in the model config, '
             "e.g. loss_cls=dict(type='L2TLoss', loss=dict(type="
-            "'CrossEntropyLoss', ...)), or a head with type='DynamicLossHead'.")
+            "'CrossEntropyLoss', ...)), or a head with "
+            "type='DynamicLossHead'.")
     dln_by_module = {
         name: [f'{name}.dln.{param}' for param, _ in
                module.dln.named_parameters()]

@@ -25,8 +25,8 @@ class ElementwiseLoss:
     new gradient paths into the prediction.
     """
     values: Tensor
-    confidence: Tensor  # probability given to the correct answer; 0 for regression
-    positive: Tensor  # 1 where the target is a valid class (always 1 for regression)
+    confidence: Tensor  # probability of the correct answer; 0: regression
+    positive: Tensor  # 1 where the target is a valid class; 1: regression
     valid: Tensor  # bool: elements that contribute to the stock loss
     progress: float  # training progress t / T in [0, 1]
     kind: str  # 'softmax', 'sigmoid' or 'regression'
@@ -64,7 +64,8 @@ class _PositiveWeightMLP(nn.Module):
         nn.init.xavier_uniform_(self.fc1.weight)
         nn.init.zeros_(self.fc1.bias)
         nn.init.zeros_(self.fc2.weight)
-        nn.init.constant_(self.fc2.bias, math.log(math.e - 1.0))  # softplus -> 1
+        # softplus(log(e - 1)) = 1
+        nn.init.constant_(self.fc2.bias, math.log(math.e - 1.0))
 
     def forward(self, features: Tensor) -> Tensor:
         hidden = torch.tanh(self.fc1(features))
@@ -184,7 +185,10 @@ class LogitDLN(DLN):
         widths = [4] + [hidden_channels] * 4
         layers = []
         for width_in, width_out in zip(widths[:-1], widths[1:]):
-            layers += [nn.Linear(width_in, width_out, bias=False), nn.LeakyReLU()]
+            layers += [
+                nn.Linear(width_in, width_out, bias=False),
+                nn.LeakyReLU()
+            ]
         layers.append(nn.Linear(hidden_channels, 1, bias=False))
         self.mlp = nn.Sequential(*layers)  # stats: of its per-element loss
 
@@ -195,7 +199,8 @@ class LogitDLN(DLN):
             prob = loss.pred.sigmoid()
             target = loss.positive
             ones = torch.ones_like(prob)
-            rows = torch.stack([prob, target, ones, torch.zeros_like(prob)], -1)
+            rows = torch.stack(
+                [prob, target, ones, torch.zeros_like(prob)], -1)
             per_element = self.mlp(rows).squeeze(-1)
         else:
             raise TypeError(

@@ -31,7 +31,8 @@ class DynamicLossHead(DynamicLossModule):
     its weight. Other entries (``acc_seg`` ...) pass unchanged.
 
     Args:
-        head: config of the wrapped head, e.g. ``dict(type='YOLOV3Head', ...)``.
+        head: config of the wrapped head, e.g.
+            ``dict(type='YOLOV3Head', ...)``.
         dln: config of the term-level DLN (default ``TermWeightingDLN``,
             identity at initialisation).
         **head_kwargs: passed on to the wrapped head; detectors add

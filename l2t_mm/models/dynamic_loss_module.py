@@ -103,8 +103,8 @@ def build_wrapped(cfg: dict, key: str, kind: str) -> nn.Module:
                 names.update(registry.module_dict)
                 registry = registry.parent
         close = difflib.get_close_matches(type_name.split('.')[-1], names, n=3)
-        hint = f' Did you mean {" or ".join(repr(n) for n in close)}?' if close \
-            else ''
+        suggestions = ' or '.join(repr(name) for name in close)
+        hint = f' Did you mean {suggestions}?' if close else ''
         scope_hint = '' if scope != 'mmengine' else (
             ' No default scope is set: set default_scope="mmdet" or "mmseg" '
             f'in the config, or prefix the type ("mmdet.{type_name}").')

@@ -49,7 +49,7 @@ def task_of(cfg: Config) -> str:
 
 
 def iter_dicts(node) -> Iterator[dict]:
-    """Every dict nested in a config node (dicts and lists), outermost first."""
+    """Every dict nested in a config node (dicts, lists), outermost first."""
     if isinstance(node, dict):
         yield node
         children = node.values()

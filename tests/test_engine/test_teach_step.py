@@ -73,8 +73,8 @@ def test_teach_step_changes_phi_and_psi_only():
 
 def test_meta_gradient_matches_finite_differences():
     model, partition, _, _ = _setup(torch.float64)
-    train, val = toy_batch(16, 0, torch.float64), toy_batch(16, 1,
-                                                           torch.float64)
+    train = toy_batch(16, 0, torch.float64)
+    val = toy_batch(16, 1, torch.float64)
     student, constants, phi = lookahead_tensors(model, partition)
     meta_grad, _, _ = dln_meta_gradient(model, student, constants, phi, train,
                                         val, lookahead_lr=0.5)

@@ -23,8 +23,8 @@ def _loader(dataset):
 def _runner(work_dir, max_iters, checkpoint_interval, resume=False,
             teach_dataset=None, launcher='none', **hook_options):
     hook = dict(type='L2TTeacherHook',
-                teach_dataloader=_loader(
-                    ToyDataset(32, 1) if teach_dataset is None else teach_dataset),
+                teach_dataloader=_loader(ToyDataset(32, 1) if teach_dataset
+                                         is None else teach_dataset),
                 interval=2, lookahead_params='all', lookahead_lr=0.1)
     hook.update(hook_options)
     extra = {}

@@ -19,7 +19,8 @@ def detector_and_batch():
     torch.manual_seed(0)
     cfg = Config.fromfile(str(REPO / 'configs' / 'yolo_baseline.py'))
     model_cfg = copy.deepcopy(cfg.model)
-    model_cfg.bbox_head = dict(type='DynamicLossHead', head=cfg.model.bbox_head)
+    model_cfg.bbox_head = dict(type='DynamicLossHead',
+                               head=cfg.model.bbox_head)
     model = MODELS.build(model_cfg)
     model.init_weights()
     packed = demo_mm_inputs(2, [[3, 128, 128]] * 2, num_classes=6)

@@ -1,4 +1,4 @@
-"""Every shipped config trains, teaches and evaluates through tools/train.py."""
+"""Every shipped config trains, teaches and evaluates via tools/train.py."""
 from pathlib import Path
 
 import pytest
