@@ -10,7 +10,7 @@ from mmengine.optim import OPTIMIZERS
 from mmengine.registry import HOOKS, MODELS
 from torch import Tensor, nn
 
-from ..models.dynamic_loss_module import dynamic_loss_modules, set_progress
+from ..models.dynamic_loss_module import dynamic_loss_modules
 from .teach_step import ParameterPartition, partition_parameters, teach_step
 
 CHECKPOINT_KEY = 'l2t_teacher'
@@ -111,6 +111,7 @@ class L2TTeacherHook(Hook):
         self.teach_epoch = 0
         self._teach_iterator: Optional[Iterator] = None
         self._warned_zero: set = set()
+        self._loss_modules: Dict[str, nn.Module] = {}
 
     # -- policy ---------------------------------------------------------
     def should_teach(self, iteration: int) -> bool:
@@ -122,6 +123,9 @@ class L2TTeacherHook(Hook):
     def before_run(self, runner) -> None:
         model = self._student(runner)
         self.partition = partition_parameters(model, self.lookahead_params)
+        # The model's structure is fixed once built: find its L2T modules
+        # once instead of walking every module twice per iteration.
+        self._loss_modules = dynamic_loss_modules(model)
         params = dict(model.named_parameters())
         num_coordinates = sum(params[name].numel()
                               for name in self.partition.dln)
@@ -150,16 +154,16 @@ class L2TTeacherHook(Hook):
 
     def before_train_iter(self, runner, batch_idx: int,
                           data_batch=None) -> None:
-        model = self._student(runner)
-        set_progress(model, runner.iter / runner.max_iters)
-        for module in dynamic_loss_modules(model).values():
+        progress = runner.iter / runner.max_iters
+        for module in self._loss_modules.values():
+            module.progress = progress
             module.reset_weight_summary()
 
     # -- the teach step -------------------------------------------------
     def after_train_iter(self, runner, batch_idx: int, data_batch=None,
                          outputs=None) -> None:
         model = self._student(runner)
-        self._log_dln_weights(runner, model)
+        self._log_dln_weights(runner)
         if not self.should_teach(runner.iter):
             return
         start = time.perf_counter()
@@ -234,9 +238,9 @@ class L2TTeacherHook(Hook):
             sampler.set_epoch(self.teach_epoch)
         return iter(self.teach_dataloader)
 
-    def _log_dln_weights(self, runner, model: nn.Module) -> None:
+    def _log_dln_weights(self, runner) -> None:
         hub = runner.message_hub
-        for name, module in dynamic_loss_modules(model).items():
+        for name, module in self._loss_modules.items():
             for stat, value in module.weight_summary().items():
                 hub.update_scalar(f'train/l2t/w/{name}/{stat}', float(value))
 

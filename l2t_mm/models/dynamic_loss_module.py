@@ -54,11 +54,6 @@ def dynamic_loss_modules(model: nn.Module) -> Dict[str, DynamicLossModule]:
     }
 
 
-def set_progress(model: nn.Module, progress: float) -> None:
-    for module in dynamic_loss_modules(model).values():
-        module.progress = float(progress)
-
-
 @contextlib.contextmanager
 def _switched_on(model: nn.Module, switch: str) -> Iterator[None]:
     modules = list(dynamic_loss_modules(model).values())
