@@ -22,6 +22,20 @@ def _mean_over_ranks(tensor: Tensor) -> Tensor:
     return tensor
 
 
+def refuse_untaught_weightings(modules: Dict[str, nn.Module]) -> None:
+    """The teacher adjusts DLNs only; a peer weighting (trained by the
+    student's optimizer or a rule) under the hook would be trained twice."""
+    for name, module in modules.items():
+        if not module.dln.teachable:
+            kind = type(module.dln).__name__
+            raise ValueError(
+                f'L2TTeacherHook: {name!r} uses {kind}, which the teacher '
+                'does not adjust (the student\'s optimizer or its own rule '
+                'does). Remove L2TTeacherHook from custom_hooks to train with '
+                f'{kind}, or use dln=dict(type=\'TermWeightingDLN\') to '
+                'teach the weights.')
+
+
 @HOOKS.register_module()
 class L2TTeacherHook(Hook):
     """Teach the model's DLNs with a memory teacher while the runner trains.
@@ -122,10 +136,11 @@ class L2TTeacherHook(Hook):
     # -- set-up ---------------------------------------------------------
     def before_run(self, runner) -> None:
         model = self._student(runner)
-        self.partition = partition_parameters(model, self.lookahead_params)
         # The model's structure is fixed once built: find its L2T modules
         # once instead of walking every module twice per iteration.
         self._loss_modules = dynamic_loss_modules(model)
+        refuse_untaught_weightings(self._loss_modules)
+        self.partition = partition_parameters(model, self.lookahead_params)
         params = dict(model.named_parameters())
         num_coordinates = sum(params[name].numel()
                               for name in self.partition.dln)

@@ -1,12 +1,15 @@
-from .dln import LogitDLN, TermWeightingDLN, WeightingDLN
+from .dln import LogitDLN, WeightingDLN
 from .dynamic_loss_head import DynamicLossHead
 from .dynamic_loss_module import (DynamicLossModule, dynamic_loss_modules,
                                   stock_loss)
 from .l2t_loss import L2TLoss
 from .teacher import LSTMTeacher
+from .term_weighting import (DynamicWeightAverage, TermWeighting,
+                             TermWeightingDLN, UncertaintyWeighting)
 
 __all__ = [
     'WeightingDLN', 'LogitDLN', 'TermWeightingDLN', 'L2TLoss',
     'DynamicLossHead', 'DynamicLossModule', 'LSTMTeacher',
-    'dynamic_loss_modules', 'stock_loss'
+    'dynamic_loss_modules', 'stock_loss', 'TermWeighting',
+    'UncertaintyWeighting', 'DynamicWeightAverage'
 ]

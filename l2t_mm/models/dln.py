@@ -49,7 +49,7 @@ def masked_mean(values: Tensor, mask: Tensor) -> Tensor:
     return (values * mask).sum() / count.clamp(min=1)
 
 
-class _PositiveWeightMLP(nn.Module):
+class PositiveWeightMLP(nn.Module):
     """MLP -> softplus, initialised to output exactly 1 for every input."""
 
     def __init__(self, in_features: int, hidden_channels: int) -> None:
@@ -119,6 +119,7 @@ class WeightStats:
 
 class DLN(nn.Module):
     """Base of the DLNs: what they output is summarised for the logs."""
+    teachable = True  # L2TTeacherHook adjusts the parameters
 
     def __init__(self) -> None:
         super().__init__()
@@ -147,7 +148,7 @@ class WeightingDLN(DLN):
 
     def __init__(self, hidden_channels: int = 16) -> None:
         super().__init__()
-        self.mlp = _PositiveWeightMLP(self.num_features, hidden_channels)
+        self.mlp = PositiveWeightMLP(self.num_features, hidden_channels)
 
     def init_weights(self) -> None:
         self.mlp.init_weights()
@@ -230,58 +231,3 @@ class LogitDLN(DLN):
 def masked_mean_last(values: Tensor, mask: Tensor) -> Tensor:
     mask = mask.to(values.dtype)
     return (values * mask).sum(-1) / mask.sum(-1).clamp(min=1)
-
-
-@MODELS.register_module()
-class TermWeightingDLN(DLN):
-    """Term-level DLN for :class:`DynamicLossHead`: one weight per loss term.
-
-    weight_k = softplus(MLP([log1p(L_k), t/T, onehot(k)])), normalised to
-    mean 1 over the terms. Identity at initialisation.
-
-    Args:
-        max_terms: size of the term one-hot; a head with more loss terms is an
-            error naming this key.
-        hidden_channels: width of the MLP's hidden layer.
-    """
-
-    def __init__(self, max_terms: int = 8, hidden_channels: int = 16) -> None:
-        super().__init__()
-        self.max_terms = max_terms
-        self.mlp = _PositiveWeightMLP(2 + max_terms, hidden_channels)
-        self.term_stats: Dict[str, WeightStats] = {}
-
-    def init_weights(self) -> None:
-        self.mlp.init_weights()
-
-    def forward(self, term_values: Tensor, progress: float,
-                term_names: Optional[list] = None) -> Tensor:
-        num_terms = term_values.numel()
-        if num_terms > self.max_terms:
-            raise ValueError(
-                f'TermWeightingDLN.max_terms={self.max_terms} but the head '
-                f'returned {num_terms} loss terms {term_names}; set '
-                f'dln=dict(type="TermWeightingDLN", max_terms={num_terms}).')
-        one_hot = torch.eye(self.max_terms, dtype=term_values.dtype,
-                            device=term_values.device)[:num_terms]
-        features = torch.cat([
-            torch.log1p(term_values.detach().clamp(min=0)).unsqueeze(-1),
-            torch.full_like(term_values, progress).unsqueeze(-1), one_hot
-        ], dim=-1)
-        all_valid = torch.ones_like(term_values, dtype=torch.bool)
-        weights = normalise_weights(self.mlp(features), all_valid)
-        names = term_names or [str(i) for i in range(num_terms)]
-        for name, weight in zip(names, weights):
-            self.term_stats.setdefault(name, WeightStats()).update(weight)
-        return weights
-
-    def summary(self) -> Dict[str, Tensor]:
-        """Mean weight of each loss term, keyed by the term's name."""
-        return {
-            name: stats.summary()['mean']
-            for name, stats in self.term_stats.items() if stats.summary()
-        }
-
-    def reset_stats(self) -> None:
-        for stats in self.term_stats.values():
-            stats.reset()

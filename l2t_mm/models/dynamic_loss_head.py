@@ -7,6 +7,7 @@ from torch import Tensor
 
 from .dln import freeze_dln
 from .dynamic_loss_module import DynamicLossModule, build_wrapped
+from .term_weighting import TermWeighting
 
 
 def loss_term_names(losses: Dict[str, object]) -> List[str]:
@@ -23,18 +24,23 @@ def term_value(value) -> Tensor:
 
 @MODELS.register_module()
 class DynamicLossHead(DynamicLossModule):
-    """Wrap a dense head or decode head; a term-level DLN weights its losses.
+    """Wrap a dense head or decode head; weight its loss terms.
 
     Predictions and inference go straight to the wrapped head; only the loss
     dict returned by ``loss``/``loss_and_predict`` is re-weighted: every entry
     whose key contains ``'loss'`` (the ones mmengine sums) is multiplied by
-    its weight. Other entries (``acc_seg`` ...) pass unchanged.
+    its weight. Other entries (``acc_seg`` ...) pass unchanged, and each
+    term's weight is added as ``weight_<term>`` (e.g. ``weight_cls`` for
+    ``loss_cls``), which mmengine logs without summing.
 
     Args:
         head: config of the wrapped head, e.g.
             ``dict(type='YOLOV3Head', ...)``.
-        dln: config of the term-level DLN (default ``TermWeightingDLN``,
-            identity at initialisation).
+        dln: config of the term weighting (see
+            :mod:`l2t_mm.models.term_weighting`): ``TermWeightingDLN``
+            (default; taught by ``L2TTeacherHook``), or the peers
+            ``UncertaintyWeighting`` / ``DynamicWeightAverage`` (trained by
+            the student's optimizer / a rule; use them without the hook).
         **head_kwargs: passed on to the wrapped head; detectors add
             ``train_cfg``/``test_cfg`` to their head's config this way.
     """
@@ -47,7 +53,14 @@ class DynamicLossHead(DynamicLossModule):
             dict(head, **head_kwargs) if isinstance(head, dict) else head,
             'DynamicLossHead.head', 'head')
         self.dln = MODELS.build(dln or dict(type='TermWeightingDLN'))
-        freeze_dln(self.dln)
+        if not isinstance(self.dln, TermWeighting):
+            raise TypeError(
+                'DynamicLossHead.dln must build a term weighting '
+                '(TermWeightingDLN, UncertaintyWeighting or '
+                f'DynamicWeightAverage), got {type(self.dln).__name__}; '
+                'element-wise DLNs go into L2TLoss(dln=...).')
+        if self.dln.teachable:
+            freeze_dln(self.dln)
 
     def init_weights(self) -> None:
         if hasattr(self.head, 'init_weights'):
@@ -78,4 +91,8 @@ class DynamicLossHead(DynamicLossModule):
             value = losses[name]
             weighted[name] = value * weight if isinstance(value, Tensor) \
                 else [item * weight for item in value]
+            weighted[name.replace('loss', 'weight', 1)] = weight.detach()
+        regularizer = self.dln.regularizer(len(names))
+        if regularizer is not None:
+            weighted['loss_weighting_reg'] = regularizer
         return weighted

@@ -40,8 +40,11 @@ def test_identity_at_init(detector_and_batch):
     stock = _head_losses(model, data, stock=True)
     torch.manual_seed(1)
     wrapped = _head_losses(model, data, stock=False)
-    assert set(wrapped) == set(stock) == {
-        'loss_cls', 'loss_conf', 'loss_xy', 'loss_wh'}
+    assert set(stock) == {'loss_cls', 'loss_conf', 'loss_xy', 'loss_wh'}
+    weights = {'weight_cls', 'weight_conf', 'weight_xy', 'weight_wh'}
+    assert set(wrapped) == set(stock) | weights
+    for name in weights:
+        assert wrapped[name].item() == 1.0
     for name in stock:
         for ours, theirs in zip(wrapped[name], stock[name]):
             torch.testing.assert_close(ours, theirs)

@@ -73,6 +73,27 @@ def test_baseline_config_trains_and_evaluates(config, shapes_dataset,
     assert any(BASELINES[config] in row for row in scalars), scalars[-1]
 
 
+# Peers of L2T: DynamicLossHead weightings without a teacher.
+PEERS = {'yolo_uw.py': 'UncertaintyWeighting',
+         'yolo_dwa.py': 'DynamicWeightAverage'}
+
+
+@pytest.mark.parametrize('config', sorted(PEERS))
+def test_peer_config_trains_logs_term_weights_and_evaluates(
+        config, shapes_dataset, tmp_path):
+    extra = ['model.bbox_head.dln.window=1'] if 'dwa' in config else []
+    scalars = _train(config, tmp_path, shapes_dataset, extra)
+    train_rows = [row for row in scalars if 'loss' in row]
+    assert len(train_rows) == 2
+    assert not any(k.startswith('l2t/') for row in scalars for k in row)
+    for term in ('cls', 'conf', 'xy', 'wh'):
+        assert all(f'weight_{term}' in row for row in train_rows)
+    # Uncertainty weighting adds its log-variance regulariser to the loss.
+    assert all(('loss_weighting_reg' in row) == ('uw' in config)
+               for row in train_rows)
+    assert any('coco/bbox_mAP' in row for row in scalars), scalars[-1]
+
+
 def test_missing_config_and_dataset_give_one_line_errors(tmp_path):
     result = run_tool('train.py', 'configs/nope.py')
     assert result.returncode == 2

@@ -1,0 +1,128 @@
+"""Term weightings of DynamicLossHead: the L2T DLN's peers (uncertainty
+weighting, Dynamic Weight Average) and how the teacher hook treats them."""
+import copy
+import math
+from types import SimpleNamespace
+
+import pytest
+import torch
+from mmdet.testing import demo_mm_inputs
+from mmengine.config import Config
+from mmengine.registry import MODELS, init_default_scope
+from tool_helpers import REPO
+
+from l2t_mm.engine.l2t_teacher_hook import L2TTeacherHook
+from l2t_mm.models import DynamicWeightAverage, UncertaintyWeighting
+
+NAMES = ['loss_a', 'loss_b']
+
+
+def test_uncertainty_weights_start_at_one_and_learn_inverse_loss():
+    weighting = UncertaintyWeighting(max_terms=3)
+    losses = torch.tensor([4.0, 0.25])
+    torch.testing.assert_close(weighting(losses, 0.0, NAMES),
+                               torch.ones(2))
+    optimizer = torch.optim.Adam(weighting.parameters(), lr=0.05)
+    for _ in range(800):
+        optimizer.zero_grad()
+        weights = weighting(losses, 0.0, NAMES)
+        total = (weights * losses).sum() + weighting.regularizer(2)
+        total.backward()
+        optimizer.step()
+    # The minimum of exp(-s) L / 2 + s / 2 is at exp(s) = L: w = 1 / (2 L).
+    torch.testing.assert_close(weighting(losses, 0.0, NAMES),
+                               1 / (2 * losses), rtol=1e-3, atol=1e-3)
+    # The unused third slot received no gradient.
+    assert weighting.log_variance[2].item() == pytest.approx(math.log(0.5))
+
+
+def test_dwa_follows_the_rate_of_descent_of_each_term():
+    dwa = DynamicWeightAverage(max_terms=4, window=2, temperature=2.0)
+    dwa.train()
+    history = [[4.0, 1.0]] * 2 + [[2.0, 1.0]] * 2  # term a halves
+    for values in history:
+        weights = dwa(torch.tensor(values), 0.0, NAMES)
+        torch.testing.assert_close(weights, torch.ones(2))  # < 2 windows
+    rates = torch.tensor([0.5, 1.0])
+    expected = 2 * torch.softmax(rates / 2.0, 0)
+    weights = dwa(torch.tensor([1.0, 1.0]), 0.0, NAMES)
+    torch.testing.assert_close(weights, expected)
+    assert weights[1] > 1 > weights[0]  # the stalled term gets more weight
+    assert weights.mean().item() == pytest.approx(1.0)
+
+
+def test_dwa_state_resumes_from_a_state_dict_and_eval_does_not_count():
+    def feed(module, steps, start=0):
+        return [module(torch.tensor([10.0 / (i + 1), 1.0 + i]), 0.0, NAMES)
+                for i in range(start, start + steps)]
+
+    uninterrupted = DynamicWeightAverage(max_terms=2, window=3).train()
+    expected = feed(uninterrupted, 12)
+    first = DynamicWeightAverage(max_terms=2, window=3).train()
+    feed(first, 7)
+    first.eval()
+    feed(first, 5)  # validation calls must not move the windows
+    resumed = DynamicWeightAverage(max_terms=2, window=3).train()
+    resumed.load_state_dict(copy.deepcopy(first.state_dict()))
+    for ours, theirs in zip(feed(resumed, 5, start=7), expected[7:]):
+        torch.testing.assert_close(ours, theirs)
+
+
+@pytest.mark.parametrize('key, value', [('window', 0), ('temperature', 0.0)])
+def test_dwa_rejects_bad_settings_by_name(key, value):
+    with pytest.raises(ValueError, match=f'DynamicWeightAverage.{key}'):
+        DynamicWeightAverage(**{key: value})
+
+
+def _detector(config: str):
+    init_default_scope('mmdet')
+    torch.manual_seed(0)
+    cfg = Config.fromfile(str(REPO / 'configs' / config))
+    model = MODELS.build(cfg.model)
+    model.init_weights()
+    packed = demo_mm_inputs(2, [[3, 128, 128]] * 2, num_classes=6)
+    return model, model.data_preprocessor(packed, True)
+
+
+def test_uncertainty_head_is_trained_by_the_student_and_refused_by_hook():
+    model, data = _detector('yolo_uw.py')
+    head = model.bbox_head
+    assert head.dln.log_variance.requires_grad  # not frozen like a DLN
+    losses = model(**data, mode='loss')
+    assert {'weight_cls', 'weight_conf', 'weight_xy', 'weight_wh',
+            'loss_weighting_reg'} <= set(losses)
+    total, _ = model.parse_losses(losses)
+    total.backward()
+    grad = head.dln.log_variance.grad
+    assert grad is not None and grad[:4].abs().min() > 0
+    hook = L2TTeacherHook(teach_dataloader=[])
+    with pytest.raises(ValueError, match="'bbox_head' uses Uncertainty"):
+        hook.before_run(SimpleNamespace(model=model))
+
+
+def test_dwa_head_reweights_terms_after_two_windows():
+    model, data = _detector('yolo_dwa.py')
+    model.bbox_head.dln.window = 1
+    model.train()
+    weights = []
+    for _ in range(3):
+        losses = model(**data, mode='loss')
+        with torch.no_grad():  # the terms move at different rates
+            for param in model.bbox_head.head.convs_pred.parameters():
+                param.mul_(1.5)
+        weights.append(torch.stack([losses[f'weight_{term}']
+                                    for term in ('cls', 'conf', 'xy', 'wh')]))
+    torch.testing.assert_close(weights[0], torch.ones(4))
+    assert not torch.allclose(weights[2], torch.ones(4))
+    assert weights[2].mean().item() == pytest.approx(1.0)
+    assert 'loss_weighting_reg' not in losses
+
+
+def test_head_rejects_an_elementwise_dln():
+    init_default_scope('mmdet')
+    cfg = Config.fromfile(str(REPO / 'configs' / 'yolo_baseline.py'))
+    with pytest.raises(TypeError, match='DynamicLossHead.dln must build'):
+        MODELS.build(dict(type='DynamicLossHead', head=cfg.model.bbox_head,
+                          dln=dict(type='WeightingDLN'),
+                          train_cfg=cfg.model.train_cfg,
+                          test_cfg=cfg.model.test_cfg))
