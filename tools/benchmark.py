@@ -1,17 +1,18 @@
 """Train an L2T config and its baseline twin side by side and compare them.
 
     python tools/benchmark.py configs/yolo_l2t.py [--baseline CONFIG]
-        [--seeds 0 1 2] [--max-iters N] [--evals K] [--data-root DIR]
-        [--out DIR] [--quick] [--cfg-options key=value ...]
+        [--peers CONFIG ...] [--seeds 0 1 2] [--max-iters N] [--evals K]
+        [--data-root DIR] [--out DIR] [--quick] [--cfg-options key=value ...]
 
-Both variants run through tools/train.py with the same data, schedule and
-seeds, interleaved (baseline/L2T alternate which goes first per seed), each in
-its own process. Reported per run and as mean ± std: the task's metrics
-(mAP, mAP_50, AP_small / mIoU and per-class IoU), seconds per iteration, the
-teach step's share of training time and peak resident memory of the run's
-process tree; ratios L2T / baseline are computed only from the runs in the
-report, which were measured together, interleaved. Writes a Markdown table to
-stdout, ``benchmark.json`` and PNG curves to ``--out``.
+All variants (baseline, L2T and any --peers, e.g. configs/yolo_uw.py) run
+through tools/train.py with the same data, schedule and seeds, interleaved
+(the order rotates per seed), each in its own process. Reported per run and
+as mean ± std: the task's metrics (mAP, mAP_50, AP_small / mIoU and
+per-class IoU), seconds per iteration, the teach step's share of training
+time and peak resident memory of the run's process tree; ratios variant /
+baseline are computed only from the runs in the report, which were measured
+together, interleaved. Writes a Markdown table to stdout,
+``benchmark.json`` and PNG curves to ``--out``.
 """
 import argparse
 import json
@@ -55,6 +56,10 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument('--baseline',
                         help='its baseline twin (default: *_l2t.py -> '
                         '*_baseline.py)')
+    parser.add_argument('--peers', nargs='+', default=[],
+                        help='more configs to train alongside, e.g. the '
+                        'adaptive-weighting peers configs/yolo_uw.py '
+                        'configs/yolo_dwa.py')
     parser.add_argument('--seeds', type=int, nargs='+', default=[0, 1, 2])
     parser.add_argument('--max-iters', type=int,
                         help='override the configs\' schedule length')
@@ -95,6 +100,23 @@ def baseline_twin(config: str) -> str:
         raise SystemExit(f'benchmark.py: baseline twin {twin} does not '
                          'exist; pass --baseline CONFIG')
     return str(twin)
+
+
+def variants(config: str, baseline: str, peers: List[str]) -> List[tuple]:
+    """(name, config) of every variant; a peer is named by what its file name
+    adds to the L2T config's prefix (configs/yolo_uw.py -> 'uw')."""
+    prefix = Path(config).stem[:-len('l2t')]
+    named = [('baseline', baseline), ('l2t', config)]
+    for peer in peers:
+        if not Path(peer).is_file():
+            raise SystemExit(f'benchmark.py: --peers: {peer} does not exist')
+        stem = Path(peer).stem
+        name = stem[len(prefix):] if stem.startswith(prefix) else stem
+        if name in dict(named):
+            raise SystemExit(f'benchmark.py: --peers: {peer} would be named '
+                             f'{name!r} like another variant; rename it')
+        named.append((name, peer))
+    return named
 
 
 def run_options(args: argparse.Namespace, max_iters: int, seed: int) -> list:
@@ -240,12 +262,12 @@ def mean_std(values: List[Optional[float]]) -> Dict[str, Optional[float]]:
 
 
 def summarise(runs: List[dict], task: str) -> dict:
-    by_variant = {
-        variant: [r for r in runs if r['variant'] == variant]
-        for variant in ('baseline', 'l2t')
-    }
+    """Per variant: mean ± std of every metric and cost; ``ratios`` and
+    ``delta``: each other variant against the baseline (means)."""
+    names = list(dict.fromkeys(r['variant'] for r in runs))
     summary = {}
-    for variant, group in by_variant.items():
+    for variant in names:
+        group = [r for r in runs if r['variant'] == variant]
         summary[variant] = {
             name: mean_std([r['metrics'][name] for r in group])
             for name in METRICS[task]
@@ -253,15 +275,21 @@ def summarise(runs: List[dict], task: str) -> dict:
         for key in ('time_per_iter_s', 'time_per_iter_mean_s', 'peak_rss_mb',
                     'teach_time_share'):
             summary[variant][key] = mean_std([r[key] for r in group])
-    base, l2t = summary['baseline'], summary['l2t']
+    base = summary['baseline']
+    others = [name for name in names if name != 'baseline']
     summary['ratios'] = {
-        key: l2t[key]['mean'] / base[key]['mean']
-        for key in ('time_per_iter_s', 'peak_rss_mb')
+        variant: {key: summary[variant][key]['mean'] / base[key]['mean']
+                  for key in ('time_per_iter_s', 'peak_rss_mb')}
+        for variant in others
     }
     summary['delta'] = {
-        name: (None if l2t[name]['mean'] is None or base[name]['mean'] is None
-               else l2t[name]['mean'] - base[name]['mean'])
-        for name in METRICS[task]
+        variant: {
+            name: (None if summary[variant][name]['mean'] is None
+                   or base[name]['mean'] is None else
+                   summary[variant][name]['mean'] - base[name]['mean'])
+            for name in METRICS[task]
+        }
+        for variant in others
     }
     return summary
 
@@ -285,7 +313,8 @@ def markdown(report: dict) -> str:
             _fmt(run['peak_rss_mb'], 0)
         ]) + ' |')
     summary = report['summary']
-    for variant in ('baseline', 'l2t'):
+    variant_names = list(dict.fromkeys(r['variant'] for r in report['runs']))
+    for variant in variant_names:
         s = summary[variant]
         cells = [f"{_fmt(s[n]['mean'])} ± {_fmt(s[n]['std'])}"
                  for n in names]
@@ -295,13 +324,16 @@ def markdown(report: dict) -> str:
             _fmt(s['teach_time_share']['mean']),
             _fmt(s['peak_rss_mb']['mean'], 0)
         ]) + ' |')
-    ratios = summary['ratios']
     lines.append('')
-    lines.append(f"L2T / baseline (runs measured together): time per "
-                 f"iteration {ratios['time_per_iter_s']:.2f}x, peak RSS "
-                 f"{ratios['peak_rss_mb']:.2f}x. s/iter is the median over "
-                 f"windows of {report['benchmark']['timing_window']} "
-                 'iterations (one teach interval) of their mean time.')
+    for variant, ratios in summary['ratios'].items():
+        delta = summary['delta'][variant][names[0]]
+        lines.append(f"{variant} / baseline (runs measured together): time "
+                     f"per iteration {ratios['time_per_iter_s']:.2f}x, peak "
+                     f"RSS {ratios['peak_rss_mb']:.2f}x, {names[0]} "
+                     f'{_fmt(delta, 4)} (mean difference).')
+    lines.append(f"s/iter is the median over windows of "
+                 f"{report['benchmark']['timing_window']} iterations (one "
+                 'teach interval) of their mean time.')
     return '\n'.join(lines)
 
 
@@ -311,7 +343,12 @@ def plot(report: dict, out: Path) -> List[str]:
     import matplotlib.pyplot as plt
     task = report['benchmark']['task']
     metric = METRICS[task][0]
-    colours = dict(baseline='tab:blue', l2t='tab:orange')
+    palette = ['tab:blue', 'tab:orange', 'tab:green', 'tab:red',
+               'tab:purple', 'tab:brown']
+    colours = {
+        variant: palette[i % len(palette)] for i, variant in
+        enumerate(dict.fromkeys(r['variant'] for r in report['runs']))
+    }
     written = []
     for kind, ylabel in (('val', metric), ('loss', 'training loss')):
         fig, ax = plt.subplots(figsize=(6, 4))
@@ -351,12 +388,13 @@ def main(argv=None) -> int:
     out = Path(args.out or REPO / 'work_dirs' / 'benchmark' /
                Path(args.config).stem)
     out.mkdir(parents=True, exist_ok=True)
+    named = variants(args.config, baseline, args.peers)
     runs = []
     for position, seed in enumerate(args.seeds):
-        order = [('baseline', baseline), ('l2t', args.config)]
-        if position % 2:
-            order.reverse()  # alternate who runs first: cancels drift
-        for variant, config in order:
+        # Rotate who runs first per seed: slow drift of the machine's load
+        # does not favour one variant.
+        shift = position % len(named)
+        for variant, config in named[shift:] + named[:shift]:
             work_dir = out / f'{variant}_seed{seed}'
             print(f'[benchmark] {variant} seed {seed}: {config}',
                   file=sys.stderr, flush=True)
@@ -370,7 +408,8 @@ def main(argv=None) -> int:
                              **summarise_run(work_dir, task, window)))
     report = dict(
         benchmark=dict(
-            l2t_config=args.config, baseline_config=baseline, task=task,
+            l2t_config=args.config, baseline_config=baseline,
+            peer_configs=dict(named[2:]), task=task,
             seeds=args.seeds, max_iters=max_iters, evals=args.evals,
             val_images=args.val_images, quick=args.quick,
             teach_interval=args.teach_interval, timing_window=window,

@@ -55,7 +55,7 @@ def test_ratios_come_from_the_measured_runs(quick_report):
         values = [r[key] for r in report['runs'] if r['variant'] == variant]
         return sum(values) / len(values)
 
-    ratios = report['summary']['ratios']
+    ratios = report['summary']['ratios']['l2t']
     for key in ('time_per_iter_s', 'peak_rss_mb'):
         expected = mean('l2t', key) / mean('baseline', key)
         assert ratios[key] == pytest.approx(expected, rel=1e-9)
@@ -63,7 +63,7 @@ def test_ratios_come_from_the_measured_runs(quick_report):
     miou = {variant: [r['metrics']['mIoU'] for r in report['runs']
                       if r['variant'] == variant]
             for variant in ('baseline', 'l2t')}
-    assert report['summary']['delta']['mIoU'] == pytest.approx(
+    assert report['summary']['delta']['l2t']['mIoU'] == pytest.approx(
         sum(miou['l2t']) / 2 - sum(miou['baseline']) / 2)
 
 
@@ -99,3 +99,41 @@ def test_reuse_runs_reads_back_without_training(quick_report, shapes_dataset):
     assert [r['metrics'] for r in after['runs']] == [
         r['metrics'] for r in before['runs']]
     assert after['summary']['ratios'] == before['summary']['ratios']
+
+
+def test_peers_run_interleaved_and_are_compared_to_the_baseline(
+        shapes_dataset, tmp_path):
+    result = run_tool('benchmark.py', 'configs/yolo_l2t.py', '--quick',
+                      '--seeds', '0', '--max-iters', '2', '--val-images', '2',
+                      '--teach-interval', '1', '--peers', 'configs/yolo_uw.py',
+                      'configs/yolo_dwa.py', '--data-root',
+                      str(shapes_dataset), '--out', str(tmp_path),
+                      '--cfg-options', 'train_dataloader.batch_size=2',
+                      'train_dataloader.num_workers=0',
+                      'train_dataloader.persistent_workers=False',
+                      'val_dataloader.num_workers=0',
+                      'val_dataloader.persistent_workers=False',
+                      'model.test_cfg.score_thr=0',
+                      'model.test_cfg.conf_thr=0')
+    assert result.returncode == 0, result.stderr[-3000:]
+    report = json.loads((tmp_path / 'benchmark.json').read_text())
+    assert report['benchmark']['peer_configs'] == {
+        'uw': 'configs/yolo_uw.py', 'dwa': 'configs/yolo_dwa.py'}
+    assert [r['variant'] for r in report['runs']] == [
+        'baseline', 'l2t', 'uw', 'dwa']
+    summary = report['summary']
+    assert set(summary['ratios']) == {'l2t', 'uw', 'dwa'}
+    runs = {r['variant']: r for r in report['runs']}
+    for peer in ('uw', 'dwa'):
+        assert runs[peer]['teach_steps'] == 0
+        assert summary['ratios'][peer]['peak_rss_mb'] == pytest.approx(
+            runs[peer]['peak_rss_mb'] / runs['baseline']['peak_rss_mb'])
+        assert f'{peer} / baseline (runs measured together)' in result.stdout
+    assert '| **dwa mean ± std** |' in result.stdout
+
+
+def test_bad_peer_names_the_option(tmp_path):
+    result = run_tool('benchmark.py', 'configs/yolo_l2t.py', '--peers',
+                      'configs/yolo_nope.py', '--out', str(tmp_path))
+    assert result.returncode != 0
+    assert '--peers: configs/yolo_nope.py does not exist' in result.stderr
