@@ -1,9 +1,11 @@
 """``L2TTeacherHook``: the teach step inside ordinary runner iterations."""
+import json
+import os.path as osp
 import time
-from typing import Dict, Iterator, Optional, Sequence, Union
+from typing import Dict, Iterator, List, Optional, Sequence, Union
 
 import torch
-from mmengine.dist import all_reduce, get_world_size
+from mmengine.dist import all_reduce, get_world_size, is_main_process
 from mmengine.hooks import Hook
 from mmengine.model import is_model_wrapper
 from mmengine.optim import OPTIMIZERS
@@ -14,6 +16,7 @@ from ..models.dynamic_loss_module import dynamic_loss_modules
 from .teach_step import ParameterPartition, partition_parameters, teach_step
 
 CHECKPOINT_KEY = 'l2t_teacher'
+CLASS_WEIGHTS_FILE = 'l2t_class_weights.jsonl'
 
 
 def _mean_over_ranks(tensor: Tensor) -> Tensor:
@@ -46,6 +49,10 @@ class L2TTeacherHook(Hook):
     every rank in lock-step under DDP (meta-gradients are averaged, so φ and
     ψ stay identical). The teacher, its optimizer and memory live in the
     checkpoint under ``'l2t_teacher'``; φ lives in the model's state dict.
+    Every ``interval`` iterations the mean element weight per class of each
+    classification DLN (over the interval's training batches, all ranks) is
+    appended to ``<log_dir>/l2t_class_weights.jsonl``: too many values for
+    the text log, read by ``tools/analyze_teacher.py``.
 
     Args:
         teach_dataloader: dataloader config (or instance) of held-out data
@@ -126,6 +133,7 @@ class L2TTeacherHook(Hook):
         self._teach_iterator: Optional[Iterator] = None
         self._warned_zero: set = set()
         self._loss_modules: Dict[str, nn.Module] = {}
+        self._class_names: Optional[List[str]] = None
 
     # -- policy ---------------------------------------------------------
     def should_teach(self, iteration: int) -> bool:
@@ -141,6 +149,11 @@ class L2TTeacherHook(Hook):
         self._loss_modules = dynamic_loss_modules(model)
         refuse_untaught_weightings(self._loss_modules)
         self.partition = partition_parameters(model, self.lookahead_params)
+        dataset = getattr(runner.train_dataloader, 'dataset', None)
+        classes = getattr(dataset, 'metainfo', {}).get('classes')
+        self._class_names = list(classes) if classes else None
+        for module in self._loss_modules.values():
+            module.track_classes(len(classes) if classes else None)
         params = dict(model.named_parameters())
         num_coordinates = sum(params[name].numel()
                               for name in self.partition.dln)
@@ -179,8 +192,17 @@ class L2TTeacherHook(Hook):
                          outputs=None) -> None:
         model = self._student(runner)
         self._log_dln_weights(runner)
-        if not self.should_teach(runner.iter):
-            return
+        end_of_interval = (runner.iter + 1) % self.interval == 0
+        if end_of_interval:
+            self._write_class_weights(runner)
+        if self.should_teach(runner.iter):
+            self._teach(runner, model, data_batch)
+        if end_of_interval:
+            # Also drops what the teach step's own forward passes added.
+            for module in self._loss_modules.values():
+                module.reset_class_weight_summary()
+
+    def _teach(self, runner, model: nn.Module, data_batch) -> None:
         start = time.perf_counter()
         train_data = model.data_preprocessor(data_batch, True)
         val_data = model.data_preprocessor(self._next_teach_batch(), True)
@@ -258,6 +280,27 @@ class L2TTeacherHook(Hook):
         for name, module in self._loss_modules.items():
             for stat, value in module.weight_summary().items():
                 hub.update_scalar(f'train/l2t/w/{name}/{stat}', float(value))
+
+    def _write_class_weights(self, runner) -> None:
+        record = {}
+        for name, module in self._loss_modules.items():
+            summary = module.class_weight_summary()
+            if not summary:  # the same on every rank: same model and losses
+                continue
+            sums, counts = summary['sum'].clone(), summary['count'].clone()
+            if get_world_size() > 1:
+                all_reduce(sums, op='sum')
+                all_reduce(counts, op='sum')
+            record[name] = dict(
+                mean=[total / count if count else None
+                      for total, count in zip(sums.tolist(), counts.tolist())],
+                count=[int(count) for count in counts.tolist()])
+        if not record or not is_main_process():
+            return
+        line = dict(iter=runner.iter + 1, classes=self._class_names,
+                    modules=record)
+        with open(osp.join(runner.log_dir, CLASS_WEIGHTS_FILE), 'a') as file:
+            file.write(json.dumps(line) + '\n')
 
     # -- checkpoints ----------------------------------------------------
     def before_save_checkpoint(self, runner, checkpoint: dict) -> None:

@@ -7,7 +7,7 @@ gradients from the student's loss (``requires_grad`` is off, see
 """
 import math
 from dataclasses import dataclass
-from typing import Dict, Optional
+from typing import Dict, Optional, Tuple
 
 import torch
 import torch.nn.functional as F
@@ -117,6 +117,77 @@ class WeightStats:
                     max=self._max)
 
 
+def element_classes(loss: ElementwiseLoss, dataset_classes: Optional[int]
+                    ) -> Optional[Tuple[Tensor, Tensor, int]]:
+    """(class of each element, mask of the elements that belong to it,
+    number of classes) for per-class statistics, or ``None``.
+
+    Softmax: the target label (mmdet's extra background class included).
+    Sigmoid: the class column of positive elements (last dim for one-hot or
+    soft targets, dim 1 for label targets), only if that dim has the
+    dataset's class count: objectness losses (YOLO's ``loss_conf``) are
+    sigmoid losses too, over positions rather than classes. Regression
+    elements have no class.
+    """
+    if loss.kind == 'softmax':
+        num_classes = loss.pred.size(1)
+        if dataset_classes and num_classes not in (dataset_classes,
+                                                   dataset_classes + 1):
+            return None
+        labels = loss.target.long()
+        mask = loss.valid & (labels >= 0) & (labels < num_classes)
+        return labels.clamp(0, num_classes - 1), mask, num_classes
+    if loss.kind == 'sigmoid' and dataset_classes:
+        dim = -1 if loss.target.shape == loss.pred.shape else 1
+        if loss.pred.size(dim) != dataset_classes:
+            return None
+        shape = [1] * loss.values.dim()
+        shape[dim] = dataset_classes
+        columns = torch.arange(dataset_classes, device=loss.values.device)
+        return (columns.view(shape).expand_as(loss.values),
+                (loss.positive > 0) & loss.valid, dataset_classes)
+    return None
+
+
+class ClassWeightStats:
+    """Sum and count of DLN weights per class since the last :meth:`reset`.
+
+    Accumulates over many iterations (the hook writes and resets it once per
+    teach interval); sums and counts rather than means so that ranks can be
+    added up. Tensors only: no ``.item()`` sync while training.
+    """
+
+    def __init__(self) -> None:
+        # The dataset's class count, set by the hook (see element_classes).
+        self.dataset_classes: Optional[int] = None
+        self.reset()
+
+    def reset(self) -> None:
+        self.sums: Optional[Tensor] = None
+        self.counts: Optional[Tensor] = None
+
+    def update(self, weights: Tensor, loss: ElementwiseLoss) -> None:
+        described = element_classes(loss, self.dataset_classes)
+        if described is None:
+            return
+        classes, mask, num_classes = described
+        selected = classes[mask]
+        weights = weights.detach()[mask].double()
+        sums = torch.bincount(selected, weights=weights,
+                              minlength=num_classes)
+        counts = torch.bincount(selected, minlength=num_classes).double()
+        if self.sums is None:
+            self.sums, self.counts = sums, counts
+        else:
+            self.sums = self.sums + sums
+            self.counts = self.counts + counts
+
+    def summary(self) -> Dict[str, Tensor]:
+        if self.sums is None:
+            return {}
+        return dict(sum=self.sums, count=self.counts)
+
+
 class DLN(nn.Module):
     """Base of the DLNs: what they output is summarised for the logs."""
     teachable = True  # L2TTeacherHook adjusts the parameters
@@ -124,6 +195,7 @@ class DLN(nn.Module):
     def __init__(self) -> None:
         super().__init__()
         self.stats = WeightStats()
+        self.class_stats = ClassWeightStats()
 
     def summary(self) -> Dict[str, Tensor]:
         return self.stats.summary()
@@ -162,6 +234,7 @@ class WeightingDLN(DLN):
         ], dim=-1)
         weights = normalise_weights(self.mlp(features), loss.valid)
         self.stats.update(weights, loss.valid)
+        self.class_stats.update(weights, loss)
         return weights * values
 
 

@@ -1,7 +1,7 @@
 """What every module that carries a DLN shares, and how the hook finds them."""
 import contextlib
 import difflib
-from typing import Dict, Iterator
+from typing import Dict, Iterator, Optional
 
 from mmengine.registry import MODELS
 from torch import Tensor, nn
@@ -43,6 +43,27 @@ class DynamicLossModule(nn.Module):
 
     def reset_weight_summary(self) -> None:
         self.dln.reset_stats()
+
+    def track_classes(self, dataset_classes: Optional[int]) -> None:
+        """Start per-class weight statistics for a dataset with this many
+        classes (element DLNs only; term weightings have no classes)."""
+        stats = self._class_stats()
+        if stats is not None:
+            stats.dataset_classes = dataset_classes
+
+    def class_weight_summary(self) -> Dict[str, Tensor]:
+        """Per-class ``sum`` and ``count`` of element weights since the last
+        reset; empty for term weightings and regression losses."""
+        stats = self._class_stats()
+        return stats.summary() if stats is not None else {}
+
+    def reset_class_weight_summary(self) -> None:
+        stats = self._class_stats()
+        if stats is not None:
+            stats.reset()
+
+    def _class_stats(self):
+        return getattr(self.dln, 'class_stats', None)
 
 
 def dynamic_loss_modules(model: nn.Module) -> Dict[str, DynamicLossModule]:

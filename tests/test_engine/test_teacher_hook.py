@@ -1,4 +1,5 @@
 """L2TTeacherHook inside a real mmengine Runner on the toy model."""
+import json
 import os
 import socket
 
@@ -10,7 +11,7 @@ from mmengine.runner import Runner
 from toy import ToyClassifier, ToyDataset
 
 from l2t_mm.engine import L2TTeacherHook
-from l2t_mm.engine.l2t_teacher_hook import CHECKPOINT_KEY
+from l2t_mm.engine.l2t_teacher_hook import CHECKPOINT_KEY, CLASS_WEIGHTS_FILE
 from l2t_mm.utils import trust_local_checkpoints
 
 
@@ -61,6 +62,28 @@ def test_scalars_reach_the_log(tmp_path):
     assert _teacher_hook(runner).teach_steps == 2
     log_files = list(tmp_path.rglob('*.json'))
     assert any('l2t/val_loss_after' in f.read_text() for f in log_files)
+
+
+def _class_weight_lines(work_dir) -> list:
+    files = list(work_dir.rglob(CLASS_WEIGHTS_FILE))
+    assert len(files) == 1, files
+    return [json.loads(line) for line in files[0].read_text().splitlines()]
+
+
+def test_class_weights_are_written_once_per_interval(tmp_path):
+    runner = _runner(tmp_path, max_iters=6, checkpoint_interval=6)
+    runner.train()
+    lines = _class_weight_lines(tmp_path)
+    assert [line['iter'] for line in lines] == [2, 4, 6]
+    for line in lines:
+        stats = line['modules']['loss_cls']
+        # Each training sample counted once: 2 iterations of batch 8; the
+        # teach step's own forward passes are not counted.
+        assert sum(stats['count']) == 16 and len(stats['count']) == 3
+    # The DLN is the identity until the first teach step (after iter 2).
+    assert lines[0]['modules']['loss_cls']['mean'] == [1.0, 1.0, 1.0]
+    later = lines[-1]['modules']['loss_cls']['mean']
+    assert later != [1.0, 1.0, 1.0] and all(0 < w < 10 for w in later)
 
 
 class _SnapshotDLN(Hook):
@@ -165,6 +188,11 @@ def test_ddp_two_ranks_keep_phi_and_psi_identical(tmp_path):
     mp.spawn(_ddp_worker, args=(_free_port(), str(tmp_path)), nprocs=2)
     ranks = [torch.load(tmp_path / f'rank{r}.pth') for r in (0, 1)]
     assert [r['teach_steps'] for r in ranks] == [2, 2]
+    # Class weights summed over both ranks (2 x 2 iterations x batch 8),
+    # written by rank 0 only.
+    lines = _class_weight_lines(tmp_path)
+    assert [sum(line['modules']['loss_cls']['count']) for line in lines] == [
+        32, 32]
     assert ranks[0]['psi']['memory'].abs().sum() > 0
     for part in ('phi', 'psi'):
         for name, value in ranks[0][part].items():

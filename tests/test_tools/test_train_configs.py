@@ -1,4 +1,5 @@
 """Every shipped config trains, teaches and evaluates via tools/train.py."""
+import json
 from pathlib import Path
 
 import pytest
@@ -63,6 +64,14 @@ def test_l2t_config_trains_teaches_and_evaluates(config, shapes_dataset,
     for term in loss_terms:
         assert f'l2t/w/{prefix}{term}/mean' in last, (term, sorted(last))
     assert any(metric in row for row in scalars), scalars[-1]
+    # Per-class DLN weights of the classification loss, named by class.
+    [log] = tmp_path.rglob('l2t_class_weights.jsonl')
+    lines = [json.loads(line) for line in log.read_text().splitlines()]
+    assert [line['iter'] for line in lines] == [1, 2]
+    classification = f'{prefix}{loss_terms[0]}'
+    per_class = lines[-1]['modules'][classification]
+    assert len(per_class['mean']) == len(lines[-1]['classes'])
+    assert 'circle' in lines[-1]['classes']
 
 
 @pytest.mark.parametrize('config', sorted(BASELINES))
