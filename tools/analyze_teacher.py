@@ -7,7 +7,10 @@ tools/train.py) and draws, against the iteration: the DLN weights of every
 loss term (mean and min–max band; for DynamicLossHead one line per term), the
 teacher's update norm ‖βΔφ‖ and the meta-gradient norm ‖g‖, and the
 validation loss of the looked-ahead student before and after the teacher's
-update. Writes ``teacher_analysis.png`` and ``teacher_analysis.json``.
+update. From ``l2t_class_weights.jsonl`` (same run folder) it draws the mean
+DLN weight per class of each classification loss, one panel per loss. Writes
+``teacher_analysis.png``, ``class_weights.png`` (if the run has per-class
+weights) and ``teacher_analysis.json``.
 """
 import argparse
 import json
@@ -22,7 +25,8 @@ warnings.filterwarnings('ignore', message='pkg_resources is deprecated')
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from l2t_mm.utils.run_logs import read_scalars  # noqa: E402
+from l2t_mm.utils.run_logs import (read_class_weights,  # noqa: E402
+                                   read_scalars)
 
 WEIGHT_KEY = re.compile(r'^l2t/w/(?P<module>.+)/(?P<stat>[^/]+)$')
 TEACH_KEYS = ('meta_grad_norm', 'update_norm', 'val_loss_before',
@@ -94,6 +98,43 @@ def plot(series: dict, path: Path) -> None:
     plt.close(fig)
 
 
+def collect_classes(lines: list) -> dict:
+    """Per classification loss: {class name: [(iter, mean weight), ...]}.
+    Indices past the dataset's classes are mmdet's extra background class."""
+    per_module = defaultdict(lambda: defaultdict(list))
+    for line in lines:
+        names = line.get('classes') or []
+        for module, stats in line['modules'].items():
+            for index, weight in enumerate(stats['mean']):
+                if weight is None:  # no element of that class this interval
+                    continue
+                name = names[index] if index < len(names) else (
+                    'background' if names else str(index))
+                per_module[module][name].append((line['iter'], weight))
+    return {module: dict(classes) for module, classes in per_module.items()}
+
+
+def plot_classes(class_series: dict, path: Path) -> None:
+    import matplotlib
+    matplotlib.use('Agg')
+    import matplotlib.pyplot as plt
+    modules = sorted(class_series)
+    fig, axes = plt.subplots(len(modules), 1, figsize=(7, 3 * len(modules)),
+                             sharex=True, squeeze=False)
+    for ax, module in zip(axes[:, 0], modules):
+        for name, points in sorted(class_series[module].items()):
+            xs, ys = zip(*points)
+            ax.plot(xs, ys, label=name, linewidth=1)
+        ax.axhline(1.0, color='grey', linewidth=0.5, linestyle=':')
+        ax.set_title(f'{module}: mean DLN weight per class', fontsize=9)
+        ax.set_ylabel('weight')
+        ax.legend(fontsize=6, ncol=2)
+    axes[-1, 0].set_xlabel('iteration')
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+
+
 def summarise(series: dict) -> dict:
     """First and last mean weight of each DLN, and the update norms."""
     summary = dict(teach_steps=series['teach_steps'], modules={})
@@ -106,6 +147,11 @@ def summarise(series: dict) -> dict:
         else:  # DynamicLossHead: one series per loss term
             summary['modules'][module] = {
                 term: points[-1][1] for term, points in stats.items()}
+    summary['classes'] = {
+        module: {name: dict(first=points[0][1], last=points[-1][1])
+                 for name, points in classes.items()}
+        for module, classes in series.get('classes', {}).items()
+    }
     updates = [v for _, v in series['teach'].get('update_norm', [])]
     if updates:
         summary['update_norm'] = dict(first=updates[0], last=updates[-1],
@@ -125,12 +171,17 @@ def main(argv=None) -> int:
     out = Path(args.out or args.work_dir)
     out.mkdir(parents=True, exist_ok=True)
     series = collect(read_scalars(args.work_dir))
+    series['classes'] = collect_classes(read_class_weights(args.work_dir))
     plot(series, out / 'teacher_analysis.png')
+    written = [out / 'teacher_analysis.png']
+    if series['classes']:
+        plot_classes(series['classes'], out / 'class_weights.png')
+        written.append(out / 'class_weights.png')
     summary = summarise(series)
     (out / 'teacher_analysis.json').write_text(json.dumps(
         dict(summary=summary, series=series), indent=1))
     print(json.dumps(summary, indent=1))
-    print(f'wrote {out / "teacher_analysis.png"}')
+    print(f'wrote {", ".join(str(path) for path in written)}')
     return 0
 
 

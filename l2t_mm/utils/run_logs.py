@@ -24,6 +24,15 @@ def read_scalars(work_dir: PathLike) -> List[dict]:
     return [json.loads(line) for line in path.read_text().splitlines()]
 
 
+def read_class_weights(work_dir: PathLike) -> List[dict]:
+    """Lines of the newest run's ``l2t_class_weights.jsonl`` (written by
+    ``L2TTeacherHook`` once per teach interval); empty if there is none."""
+    path = newest_run_dir(work_dir) / 'l2t_class_weights.jsonl'
+    if not path.is_file():
+        return []
+    return [json.loads(line) for line in path.read_text().splitlines()]
+
+
 def read_per_class_iou(work_dir: PathLike) -> Dict[str, float]:
     """IoU per class from the last 'per class results' table of the newest
     run's log (mmseg's IoUMetric prints it; it is not in scalars.json)."""

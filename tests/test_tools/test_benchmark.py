@@ -81,6 +81,12 @@ def test_analyze_teacher_plots_an_l2t_run(quick_report):
     assert summary['update_norm']['max'] > 0
     assert len(report['series']['teach']['update_norm']) == 2
     assert (out / 'analysis' / 'teacher_analysis.png').stat().st_size > 1000
+    # Per-class weights of the decode head's cross-entropy, named by class
+    # (the auxiliary head's too); the identity DLN gives 1 before teaching.
+    classes = summary['classes']['decode_head.loss_decode']
+    assert {'background', 'circle'} <= set(classes)
+    assert all(c['first'] == pytest.approx(1.0) for c in classes.values())
+    assert (out / 'analysis' / 'class_weights.png').stat().st_size > 1000
     baseline = run_tool('analyze_teacher.py', str(out / 'baseline_seed0'))
     assert baseline.returncode != 0
     assert 'no l2t/ scalars' in baseline.stderr
