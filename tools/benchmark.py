@@ -3,6 +3,7 @@
     python tools/benchmark.py configs/yolo_l2t.py [--baseline CONFIG]
         [--peers CONFIG ...] [--seeds 0 1 2] [--max-iters N] [--evals K]
         [--data-root DIR] [--out DIR] [--quick] [--cfg-options key=value ...]
+    python tools/benchmark.py STOCK_CONFIG --derive-l2t [--teach-fraction F]
 
 All variants (baseline, L2T and any --peers, e.g. configs/yolo_uw.py) run
 through tools/train.py with the same data, schedule and seeds, interleaved
@@ -24,7 +25,7 @@ import sys
 import time
 import warnings
 from pathlib import Path
-from typing import Dict, List, Optional
+from typing import Dict, List, Optional, Tuple
 
 warnings.filterwarnings('ignore', message='pkg_resources is deprecated')
 
@@ -34,6 +35,7 @@ from mmengine.config import DictAction  # noqa: E402
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
+from l2t_mm.utils.derive import derive_pair  # noqa: E402
 from l2t_mm.utils.launch import load_config, task_of  # noqa: E402
 from l2t_mm.utils.run_logs import (read_per_class_iou,  # noqa: E402
                                    read_scalars)
@@ -52,10 +54,19 @@ def parse_args(argv=None) -> argparse.Namespace:
         description=__doc__.splitlines()[0],
         formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument('config',
-                        help='an L2T config, e.g. configs/yolo_l2t.py')
+                        help='an L2T config, e.g. configs/yolo_l2t.py (a '
+                        'stock config with --derive-l2t)')
     parser.add_argument('--baseline',
                         help='its baseline twin (default: *_l2t.py -> '
                         '*_baseline.py)')
+    parser.add_argument('--derive-l2t', action='store_true',
+                        help='CONFIG is a stock (non-L2T) config: derive the '
+                        'L2T variant (every loss wrapped in L2TLoss, the '
+                        'teacher hook added) and its baseline, both training '
+                        'on the same HoldoutDataset side of its training set')
+    parser.add_argument('--teach-fraction', type=float, default=0.1,
+                        help='with --derive-l2t: share of the training set '
+                        'held out for the teacher (default 0.1)')
     parser.add_argument('--peers', nargs='+', default=[],
                         help='more configs to train alongside, e.g. the '
                         'adaptive-weighting peers configs/yolo_uw.py '
@@ -117,6 +128,22 @@ def variants(config: str, baseline: str, peers: List[str]) -> List[tuple]:
                              f'{name!r} like another variant; rename it')
         named.append((name, peer))
     return named
+
+
+def write_derived_pair(config: str, out: Path,
+                       teach_fraction: float) -> Tuple[str, str]:
+    """Derive (L2T, baseline) from a stock config into ``out``; their paths.
+    """
+    try:
+        baseline, l2t = derive_pair(load_config(config), teach_fraction)
+    except ValueError as error:
+        raise SystemExit(f'benchmark.py: {error}') from None
+    paths = out / 'derived_l2t.py', out / 'derived_baseline.py'
+    l2t.dump(paths[0])
+    baseline.dump(paths[1])
+    print(f'[benchmark] derived {paths[0]} and {paths[1]} from {config}',
+          file=sys.stderr)
+    return str(paths[0]), str(paths[1])
 
 
 def run_options(args: argparse.Namespace, max_iters: int, seed: int) -> list:
@@ -380,14 +407,18 @@ def plot(report: dict, out: Path) -> List[str]:
 
 def main(argv=None) -> int:
     args = parse_args(argv)
-    baseline = args.baseline or baseline_twin(args.config)
+    out = Path(args.out or REPO / 'work_dirs' / 'benchmark' /
+               Path(args.config).stem)
+    out.mkdir(parents=True, exist_ok=True)
+    if args.derive_l2t:
+        args.config, baseline = write_derived_pair(args.config, out,
+                                                   args.teach_fraction)
+    else:
+        baseline = args.baseline or baseline_twin(args.config)
     cfg = load_config(args.config)
     task = task_of(cfg)
     max_iters = args.max_iters or cfg.train_cfg.max_iters
     window = teach_interval(args.config, args.teach_interval)
-    out = Path(args.out or REPO / 'work_dirs' / 'benchmark' /
-               Path(args.config).stem)
-    out.mkdir(parents=True, exist_ok=True)
     named = variants(args.config, baseline, args.peers)
     runs = []
     for position, seed in enumerate(args.seeds):
@@ -409,7 +440,9 @@ def main(argv=None) -> int:
     report = dict(
         benchmark=dict(
             l2t_config=args.config, baseline_config=baseline,
-            peer_configs=dict(named[2:]), task=task,
+            peer_configs=dict(named[2:]), derived=args.derive_l2t,
+            teach_fraction=args.teach_fraction if args.derive_l2t else None,
+            task=task,
             seeds=args.seeds, max_iters=max_iters, evals=args.evals,
             val_images=args.val_images, quick=args.quick,
             teach_interval=args.teach_interval, timing_window=window,
