@@ -96,7 +96,8 @@ class L2TTeacherHook(Hook):
                 'L2TTeacherHook.teach_dataloader is required: a dataloader of '
                 'held-out training data (with annotations) that the student '
                 'never trains on, e.g. the "teach" split of the built-in '
-                'dataset, or HoldoutDataset(split="teach") over your training set.')
+                'dataset, or HoldoutDataset(split="teach") over your '
+                'training set.')
         for key, value, minimum in (('interval', interval, 1),
                                     ('lookahead_steps', lookahead_steps, 1),
                                     ('start_iter', start_iter, 0)):

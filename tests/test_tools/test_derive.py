@@ -12,8 +12,8 @@ from l2t_mm.utils.derive import derive_pair
     ('yolo_baseline.py', ['loss_cls', 'loss_conf', 'loss_xy', 'loss_wh']),
     ('deeplabv3plus_baseline.py', ['loss_decode']),
 ])
-def test_every_loss_is_wrapped_and_both_train_on_the_same_side(config,
-                                                              losses):
+def test_every_loss_is_wrapped_and_both_train_on_the_same_side(
+        config, losses):
     stock = Config.fromfile(str(REPO / 'configs' / config))
     baseline, l2t = derive_pair(stock, teach_fraction=0.2)
     head = l2t.model.get('bbox_head') or l2t.model.decode_head
