@@ -1,13 +1,11 @@
 # Peer of configs/yolo_l2t.py: the YOLOv3 baseline with its four loss terms
 # weighted by Dynamic Weight Average (Liu et al. 2019), a fixed rule with no
-# parameters, so there is no teacher hook. The paper's window is an epoch:
-# 100 iterations are one epoch of the built-in data at batch size 8.
-_base_ = ['./yolo_baseline.py']
+# parameters, so there is no teacher hook. configs/yolo_uw.py already wraps
+# the head in DynamicLossHead; only the weighting changes. The paper's window
+# is an epoch: 100 iterations are one epoch of the built-in data at batch 8.
+_base_ = ['./yolo_uw.py']
 
 model = dict(
     bbox_head=dict(
-        _delete_=True,
-        type='DynamicLossHead',
-        head=_base_.model.bbox_head,
-        dln=dict(type='DynamicWeightAverage', max_terms=4, window=100,
-                 temperature=2.0)))
+        dln=dict(_delete_=True, type='DynamicWeightAverage', max_terms=4,
+                 window=100, temperature=2.0)))

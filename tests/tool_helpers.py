@@ -28,3 +28,16 @@ def run_tool(tool: str, *args: str,
         [sys.executable, *launcher_prefix,
          str(REPO / 'tools' / tool), *args],
         cwd=REPO, capture_output=True, text=True)
+
+
+def run_quick_benchmark(config: str, data_root, out, *extra: str,
+                        cfg_options=()) -> subprocess.CompletedProcess:
+    """tools/benchmark.py --quick shrunk to 2 iterations on the test data."""
+    return run_tool(
+        'benchmark.py', config, '--quick', '--max-iters', '2',
+        '--val-images', '2', '--teach-interval', '1', '--data-root',
+        str(data_root), '--out', str(out), *extra, '--cfg-options',
+        'train_dataloader.batch_size=2', 'train_dataloader.num_workers=0',
+        'train_dataloader.persistent_workers=False',
+        'val_dataloader.num_workers=0',
+        'val_dataloader.persistent_workers=False', *cfg_options)

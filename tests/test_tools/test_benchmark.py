@@ -3,21 +3,13 @@ computed from the runs it measured."""
 import json
 
 import pytest
-from tool_helpers import run_tool
+from tool_helpers import run_quick_benchmark, run_tool
 
 
 @pytest.fixture(scope='module')
 def quick_report(shapes_dataset, tmp_path_factory):
     out = tmp_path_factory.mktemp('benchmark')
-    result = run_tool('benchmark.py', 'configs/fcn_l2t.py', '--quick',
-                      '--max-iters', '2', '--val-images', '2',
-                      '--teach-interval', '1', '--data-root',
-                      str(shapes_dataset), '--out', str(out), '--cfg-options',
-                      'train_dataloader.batch_size=2',
-                      'train_dataloader.num_workers=0',
-                      'train_dataloader.persistent_workers=False',
-                      'val_dataloader.num_workers=0',
-                      'val_dataloader.persistent_workers=False')
+    result = run_quick_benchmark('configs/fcn_l2t.py', shapes_dataset, out)
     assert result.returncode == 0, result.stderr[-3000:]
     return out, result.stdout
 
@@ -109,18 +101,11 @@ def test_reuse_runs_reads_back_without_training(quick_report, shapes_dataset):
 
 def test_peers_run_interleaved_and_are_compared_to_the_baseline(
         shapes_dataset, tmp_path):
-    result = run_tool('benchmark.py', 'configs/yolo_l2t.py', '--quick',
-                      '--seeds', '0', '--max-iters', '2', '--val-images', '2',
-                      '--teach-interval', '1', '--peers', 'configs/yolo_uw.py',
-                      'configs/yolo_dwa.py', '--data-root',
-                      str(shapes_dataset), '--out', str(tmp_path),
-                      '--cfg-options', 'train_dataloader.batch_size=2',
-                      'train_dataloader.num_workers=0',
-                      'train_dataloader.persistent_workers=False',
-                      'val_dataloader.num_workers=0',
-                      'val_dataloader.persistent_workers=False',
-                      'model.test_cfg.score_thr=0',
-                      'model.test_cfg.conf_thr=0')
+    result = run_quick_benchmark(
+        'configs/yolo_l2t.py', shapes_dataset, tmp_path, '--seeds', '0',
+        '--peers', 'configs/yolo_uw.py', 'configs/yolo_dwa.py',
+        cfg_options=['model.test_cfg.score_thr=0',
+                     'model.test_cfg.conf_thr=0'])
     assert result.returncode == 0, result.stderr[-3000:]
     report = json.loads((tmp_path / 'benchmark.json').read_text())
     assert report['benchmark']['peer_configs'] == {

@@ -3,7 +3,7 @@ import json
 
 import pytest
 from mmengine.config import Config
-from tool_helpers import REPO, run_tool
+from tool_helpers import REPO, run_quick_benchmark
 
 from l2t_mm.utils.derive import derive_pair
 
@@ -43,16 +43,9 @@ def test_a_config_without_losses_is_refused():
 
 def test_benchmark_derives_trains_and_reports_the_pair(shapes_dataset,
                                                        tmp_path):
-    result = run_tool('benchmark.py', 'configs/fcn_baseline.py',
-                      '--derive-l2t', '--teach-fraction', '0.25', '--quick',
-                      '--seeds', '0', '--max-iters', '2', '--val-images', '2',
-                      '--teach-interval', '1', '--data-root',
-                      str(shapes_dataset), '--out', str(tmp_path),
-                      '--cfg-options', 'train_dataloader.batch_size=2',
-                      'train_dataloader.num_workers=0',
-                      'train_dataloader.persistent_workers=False',
-                      'val_dataloader.num_workers=0',
-                      'val_dataloader.persistent_workers=False')
+    result = run_quick_benchmark('configs/fcn_baseline.py', shapes_dataset,
+                                 tmp_path, '--derive-l2t', '--teach-fraction',
+                                 '0.25', '--seeds', '0')
     assert result.returncode == 0, result.stderr[-3000:]
     report = json.loads((tmp_path / 'benchmark.json').read_text())
     bench = report['benchmark']
