@@ -74,10 +74,14 @@ def test_analyze_teacher_plots_an_l2t_run(quick_report):
     assert len(report['series']['teach']['update_norm']) == 2
     assert (out / 'analysis' / 'teacher_analysis.png').stat().st_size > 1000
     # Per-class weights of the decode head's cross-entropy, named by class
-    # (the auxiliary head's too); the identity DLN gives 1 before teaching.
+    # (the auxiliary head's too). Background is in every image, so its first
+    # value is from iteration 1, before any teaching: the identity DLN's 1.
     classes = summary['classes']['decode_head.loss_decode']
     assert {'background', 'circle'} <= set(classes)
-    assert all(c['first'] == pytest.approx(1.0) for c in classes.values())
+    assert classes['background']['first'] == pytest.approx(1.0)
+    background = report['series']['classes']['decode_head.loss_decode'][
+        'background']
+    assert [point[0] for point in background] == [1, 2]
     assert (out / 'analysis' / 'class_weights.png').stat().st_size > 1000
     baseline = run_tool('analyze_teacher.py', str(out / 'baseline_seed0'))
     assert baseline.returncode != 0
