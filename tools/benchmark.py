@@ -88,10 +88,16 @@ def parse_args(argv=None) -> argparse.Namespace:
                         'teaching every 4, one evaluation on 24 images '
                         '(explicit options win)')
     parser.add_argument('--cfg-options', nargs='+', action=DictAction,
-                        default={}, help='extra options for both variants')
+                        default={}, help='extra options for every variant')
+    parser.add_argument('--l2t-cfg-options', nargs='+', action=DictAction,
+                        default={}, help='extra options for the L2T variant '
+                        'only, e.g. custom_hooks.0.dln_lr=10 for an ablation '
+                        'against the same baseline')
     parser.add_argument('--reuse-runs', action='store_true',
                         help='read back runs of an earlier invocation that '
-                        'finished (same --out) instead of training them again')
+                        'finished (same --out) instead of training them '
+                        'again; a run trained with other settings is '
+                        'trained again')
     args = parser.parse_args(argv)
     if args.quick:
         given = set(argv if argv is not None else sys.argv[1:])
@@ -198,10 +204,19 @@ def train_and_measure(config: str, work_dir: Path, options: list,
         command += ['--data-root', data_root]
     command += ['--cfg-options', *options]
     measurement = work_dir / 'measurement.json'
+    settings = dict(config=config, options=options, data_root=data_root)
     if reuse and measurement.is_file():
-        print(f'[benchmark] reusing the finished run in {work_dir}',
-              file=sys.stderr)
-        return json.loads(measurement.read_text())
+        earlier = json.loads(measurement.read_text())
+        if earlier.get('settings', settings) == settings:
+            if 'settings' not in earlier:
+                print(f'[benchmark] {work_dir} does not record its settings; '
+                      'reusing it as if they matched', file=sys.stderr)
+            print(f'[benchmark] reusing the finished run in {work_dir}',
+                  file=sys.stderr)
+            return dict(peak_rss_mb=earlier['peak_rss_mb'],
+                        wall_time_s=earlier['wall_time_s'])
+        print(f'[benchmark] {work_dir} was trained with other settings '
+              f'({earlier["settings"]}); training it again', file=sys.stderr)
     start = time.perf_counter()
     with open(work_dir / 'benchmark_stdout.log', 'w') as log:
         process = psutil.Popen(command, cwd=REPO, stdout=log,
@@ -216,7 +231,7 @@ def train_and_measure(config: str, work_dir: Path, options: list,
         raise SystemExit(f'benchmark.py: training {config} failed '
                          f'(exit {process.returncode}):\n{tail}')
     measured = dict(peak_rss_mb=peak / 2**20, wall_time_s=wall)
-    measurement.write_text(json.dumps(measured))
+    measurement.write_text(json.dumps(dict(measured, settings=settings)))
     return measured
 
 
@@ -432,6 +447,8 @@ def main(argv=None) -> int:
             options = run_options(args, max_iters, seed)
             if variant == 'l2t':
                 options += teach_interval_option(config, args.teach_interval)
+                options += [f'{key}={value}' for key, value in
+                            args.l2t_cfg_options.items()]
             measured = train_and_measure(config, work_dir, options,
                                          args.data_root, args.reuse_runs)
             runs.append(dict(variant=variant, seed=seed, config=config,
@@ -447,6 +464,7 @@ def main(argv=None) -> int:
             val_images=args.val_images, quick=args.quick,
             teach_interval=args.teach_interval, timing_window=window,
             data_root=args.data_root, cfg_options=args.cfg_options,
+            l2t_cfg_options=args.l2t_cfg_options,
             cpu_count=os.cpu_count(), platform=platform.platform(),
             command=' '.join([sys.executable, *sys.argv])),
         runs=runs,

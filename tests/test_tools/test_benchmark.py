@@ -88,19 +88,34 @@ def test_analyze_teacher_plots_an_l2t_run(quick_report):
     assert 'no l2t/ scalars' in baseline.stderr
 
 
-def test_reuse_runs_reads_back_without_training(quick_report, shapes_dataset):
+def test_reuse_runs_reads_back_only_runs_with_the_same_settings(
+        quick_report, shapes_dataset):
     out, _ = quick_report
     before = json.loads((out / 'benchmark.json').read_text())
-    result = run_tool('benchmark.py', 'configs/fcn_l2t.py', '--quick',
-                      '--max-iters', '2', '--val-images', '2',
-                      '--teach-interval', '1', '--data-root',
-                      str(shapes_dataset), '--out', str(out), '--reuse-runs')
+    result = run_quick_benchmark('configs/fcn_l2t.py', shapes_dataset, out,
+                                 '--reuse-runs')
     assert result.returncode == 0, result.stderr[-2000:]
     assert result.stderr.count('reusing the finished run') == 4
     after = json.loads((out / 'benchmark.json').read_text())
     assert [r['metrics'] for r in after['runs']] == [
         r['metrics'] for r in before['runs']]
     assert after['summary']['ratios'] == before['summary']['ratios']
+
+    # An L2T-only ablation against the same baselines: only L2T trains again.
+    ablation = run_quick_benchmark('configs/fcn_l2t.py', shapes_dataset, out,
+                                   '--reuse-runs', '--l2t-cfg-options',
+                                   'custom_hooks.0.dln_lr=2.5')
+    assert ablation.returncode == 0, ablation.stderr[-2000:]
+    assert ablation.stderr.count('reusing the finished run') == 2
+    assert ablation.stderr.count('training it again') == 2
+    report = json.loads((out / 'benchmark.json').read_text())
+    assert report['benchmark']['l2t_cfg_options'] == {
+        'custom_hooks.0.dln_lr': 2.5}
+    for seed in (0, 1):
+        dumped = (out / f'l2t_seed{seed}' / 'fcn_l2t.py').read_text()
+        assert 'dln_lr=2.5' in dumped
+        assert 'dln_lr' not in (out / f'baseline_seed{seed}' /
+                                'fcn_baseline.py').read_text()
 
 
 def test_peers_run_interleaved_and_are_compared_to_the_baseline(
