@@ -116,6 +116,11 @@ class UncertaintyWeighting(TermWeighting):
     the model. s_k starts at log(1/2), so every weight starts at 1 and the
     model starts as its baseline (the s_k / 2 terms add a constant).
 
+    The optimum weight of a term of size L is 1 / (2L): every weighted term
+    settles near 1/2 and its gradient shrinks by the same factor. With
+    losses summed over anchors (mmdet's YOLOv3: hundreds) that starves the
+    student; docs/benchmark.md measures the collapse.
+
     Args:
         max_terms: the most loss terms the head returns.
     """
