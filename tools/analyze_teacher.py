@@ -5,9 +5,10 @@
 Reads the newest run's ``vis_data/scalars.json`` in WORK_DIR (written by
 tools/train.py) and draws, against the iteration: the DLN weights of every
 loss term (mean and min–max band; for DynamicLossHead one line per term), the
-teacher's update norm ‖βΔφ‖ and the meta-gradient norm ‖g‖, and the
+teacher's update norm ‖βΔφ‖ and the meta-gradient norm ‖g‖, the
 validation loss of the looked-ahead student before and after the teacher's
-update. From ``l2t_class_weights.jsonl`` (same run folder) it draws the mean
+update, and the mean slope of each DLN's hidden units (near 0: saturated, the
+weights flatten and the meta-gradient vanishes). From ``l2t_class_weights.jsonl`` (same run folder) it draws the mean
 DLN weight per class of each classification loss, one panel per loss. Writes
 ``teacher_analysis.png``, ``class_weights.png`` (if the run has per-class
 weights) and ``teacher_analysis.json``.
@@ -29,6 +30,7 @@ from l2t_mm.utils.run_logs import (read_class_weights,  # noqa: E402
                                    read_scalars)
 
 WEIGHT_KEY = re.compile(r'^l2t/w/(?P<module>.+)/(?P<stat>[^/]+)$')
+SLOPE_PREFIX = 'l2t/slope/'
 TEACH_KEYS = ('meta_grad_norm', 'update_norm', 'val_loss_before',
               'val_loss_after')
 
@@ -40,6 +42,7 @@ def collect(rows: list) -> dict:
     advanced: other rows repeat the last value.
     """
     weights = defaultdict(lambda: defaultdict(list))
+    slopes = defaultdict(list)
     teach = defaultdict(list)
     steps_seen = 0
     for row in rows:
@@ -50,6 +53,8 @@ def collect(rows: list) -> dict:
             if match:
                 weights[match['module']][match['stat']].append(
                     (row['iter'], value))
+            elif key.startswith(SLOPE_PREFIX):
+                slopes[key[len(SLOPE_PREFIX):]].append((row['iter'], value))
         steps = row.get('l2t/teach_steps', steps_seen)
         if steps > steps_seen:
             for key in TEACH_KEYS:
@@ -59,14 +64,15 @@ def collect(rows: list) -> dict:
         raise SystemExit('analyze_teacher.py: the run logged no l2t/ '
                          'scalars; was it trained with L2TTeacherHook?')
     return dict(weights={m: dict(s) for m, s in weights.items()},
-                teach=dict(teach), teach_steps=steps_seen)
+                slopes=dict(slopes), teach=dict(teach),
+                teach_steps=steps_seen)
 
 
 def plot(series: dict, path: Path) -> None:
     import matplotlib
     matplotlib.use('Agg')
     import matplotlib.pyplot as plt
-    fig, axes = plt.subplots(3, 1, figsize=(7, 10), sharex=True)
+    fig, axes = plt.subplots(4, 1, figsize=(7, 13), sharex=True)
     for module, stats in sorted(series['weights'].items()):
         for stat, points in sorted(stats.items()):
             if stat in ('min', 'max'):
@@ -92,7 +98,14 @@ def plot(series: dict, path: Path) -> None:
         ax.set_ylabel(ylabel)
         ax.legend(fontsize=7)
     axes[1].set_yscale('log')
-    axes[2].set_xlabel('iteration')
+    for module, points in sorted(series['slopes'].items()):
+        xs, ys = zip(*points)
+        axes[3].plot(xs, ys, label=module, linewidth=1)
+    axes[3].set_ylim(0, 1.05)
+    axes[3].set_ylabel('DLN hidden slope (0: saturated)')
+    if series['slopes']:
+        axes[3].legend(fontsize=6)
+    axes[3].set_xlabel('iteration')
     fig.tight_layout()
     fig.savefig(path, dpi=100)
     plt.close(fig)
@@ -136,7 +149,8 @@ def plot_classes(class_series: dict, path: Path) -> None:
 
 
 def summarise(series: dict) -> dict:
-    """First and last mean weight of each DLN, and the update norms."""
+    """First and last mean weight of each DLN, its hidden units' slope, and
+    the update norms."""
     summary = dict(teach_steps=series['teach_steps'], modules={})
     for module, stats in series['weights'].items():
         if 'mean' in stats:
@@ -151,6 +165,11 @@ def summarise(series: dict) -> dict:
         module: {name: dict(first=points[0][1], last=points[-1][1])
                  for name, points in classes.items()}
         for module, classes in series.get('classes', {}).items()
+    }
+    summary['slopes'] = {
+        module: dict(first=points[0][1], last=points[-1][1],
+                     min=min(value for _, value in points))
+        for module, points in series['slopes'].items()
     }
     updates = [v for _, v in series['teach'].get('update_norm', [])]
     if updates:

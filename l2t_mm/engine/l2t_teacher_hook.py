@@ -281,6 +281,9 @@ class L2TTeacherHook(Hook):
         for name, module in self._loss_modules.items():
             for stat, value in module.weight_summary().items():
                 hub.update_scalar(f'train/l2t/w/{name}/{stat}', float(value))
+            slope = module.hidden_slope()
+            if slope is not None:
+                hub.update_scalar(f'train/l2t/slope/{name}', float(slope))
 
     def _write_class_weights(self, runner) -> None:
         record = {}

@@ -50,12 +50,19 @@ def masked_mean(values: Tensor, mask: Tensor) -> Tensor:
 
 
 class PositiveWeightMLP(nn.Module):
-    """MLP -> softplus, initialised to output exactly 1 for every input."""
+    """MLP -> softplus, initialised to output exactly 1 for every input.
+
+    Records the mean slope 1 - tanh² of its hidden units over the elements
+    it weights (``slope``): near 0 the units are saturated, every element
+    gets the same weight after normalisation and the teacher's meta-gradient
+    vanishes. Seen when the teacher steps too far (docs/benchmark.md).
+    """
 
     def __init__(self, in_features: int, hidden_channels: int) -> None:
         super().__init__()
         self.fc1 = nn.Linear(in_features, hidden_channels)
         self.fc2 = nn.Linear(hidden_channels, 1)
+        self.slope = WeightStats()
         self.init_weights()
 
     def init_weights(self) -> None:
@@ -67,8 +74,10 @@ class PositiveWeightMLP(nn.Module):
         # softplus(log(e - 1)) = 1
         nn.init.constant_(self.fc2.bias, math.log(math.e - 1.0))
 
-    def forward(self, features: Tensor) -> Tensor:
+    def forward(self, features: Tensor,
+                valid: Optional[Tensor] = None) -> Tensor:
         hidden = torch.tanh(self.fc1(features))
+        self.slope.update((1 - hidden.detach().square()).mean(-1), valid)
         return F.softplus(self.fc2(hidden)).squeeze(-1)
 
 
@@ -232,7 +241,8 @@ class WeightingDLN(DLN):
             torch.log1p(values.detach().clamp(min=0)), loss.confidence,
             loss.positive, progress
         ], dim=-1)
-        weights = normalise_weights(self.mlp(features), loss.valid)
+        weights = normalise_weights(self.mlp(features, loss.valid),
+                                    loss.valid)
         self.stats.update(weights, loss.valid)
         self.class_stats.update(weights, loss)
         return weights * values

@@ -1,10 +1,13 @@
 """What every module that carries a DLN shares, and how the hook finds them."""
 import contextlib
 import difflib
-from typing import Dict, Iterator, Optional
+from typing import Dict, Iterator, List, Optional
 
+import torch
 from mmengine.registry import MODELS
 from torch import Tensor, nn
+
+from .dln import PositiveWeightMLP
 
 
 class DynamicLossModule(nn.Module):
@@ -41,8 +44,21 @@ class DynamicLossModule(nn.Module):
         """What the DLN output since the last reset (tensors), for logs."""
         return self.dln.summary()
 
+    def hidden_slope(self) -> Optional[Tensor]:
+        """Mean slope of the DLN's hidden units since the last reset (1:
+        linear, 0: saturated); ``None`` for DLNs without tanh units."""
+        summaries = [mlp.slope.summary() for mlp in self._mlps()]
+        means = [summary['mean'] for summary in summaries if summary]
+        return torch.stack(means).mean() if means else None
+
     def reset_weight_summary(self) -> None:
         self.dln.reset_stats()
+        for mlp in self._mlps():
+            mlp.slope.reset()
+
+    def _mlps(self) -> List[PositiveWeightMLP]:
+        return [module for module in self.dln.modules()
+                if isinstance(module, PositiveWeightMLP)]
 
     def track_classes(self, dataset_classes: Optional[int]) -> None:
         """Start per-class weight statistics for a dataset with this many

@@ -67,6 +67,7 @@ def test_trained_dln_reweights_terms_with_mean_one(detector_and_batch):
         torch.testing.assert_close(ratios.mean(), torch.tensor(1.0))
         summary = model.bbox_head.weight_summary()
         assert set(summary) == set(stock)
+        assert 0 < model.bbox_head.hidden_slope() <= 1
     finally:
         dln.load_state_dict(saved)
 

@@ -111,6 +111,25 @@ def test_trained_dln_reweights_elements():
     torch.testing.assert_close(summary['mean'], torch.tensor(1.0))
 
 
+def test_hidden_slope_reports_saturated_dln_units():
+    cfg, pred, target, _ = _case('ce')
+    wrapped = MODELS.build(dict(type='L2TLoss', loss=cfg))
+    wrapped(pred, target)
+    healthy = wrapped.hidden_slope()
+    assert 0.3 < healthy <= 1.0  # xavier init on log-loss features
+    wrapped.reset_weight_summary()
+    assert wrapped.hidden_slope() is None
+    with torch.no_grad():  # a teacher that stepped far: tanh saturates
+        wrapped.dln.mlp.fc1.weight.mul_(1e3)
+        wrapped.dln.mlp.fc1.bias.fill_(50.0)
+    wrapped(pred, target)
+    assert wrapped.hidden_slope() < 0.01
+    logit = MODELS.build(
+        dict(type='L2TLoss', loss=cfg, dln=dict(type='LogitDLN')))
+    logit(pred, target)
+    assert logit.hidden_slope() is None  # LeakyReLU: nothing saturates
+
+
 def test_dln_gets_no_gradient_from_student_loss():
     cfg, pred, target, _ = _case('focal')
     wrapped = MODELS.build(dict(type='L2TLoss', loss=cfg))

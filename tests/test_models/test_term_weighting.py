@@ -95,6 +95,7 @@ def test_uncertainty_head_is_trained_by_the_student_and_refused_by_hook():
     total.backward()
     grad = head.dln.log_variance.grad
     assert grad is not None and grad[:4].abs().min() > 0
+    assert head.hidden_slope() is None  # no hidden units to saturate
     hook = L2TTeacherHook(teach_dataloader=[])
     with pytest.raises(ValueError, match="'bbox_head' uses Uncertainty"):
         hook.before_run(SimpleNamespace(model=model))

@@ -71,6 +71,9 @@ def test_analyze_teacher_plots_an_l2t_run(quick_report):
     assert set(summary['modules']) == {'decode_head.loss_decode',
                                        'auxiliary_head.loss_decode'}
     assert summary['update_norm']['max'] > 0
+    assert set(summary['slopes']) == set(summary['modules'])
+    assert all(0 < slope['min'] <= slope['last'] <= 1
+               for slope in summary['slopes'].values())
     assert len(report['series']['teach']['update_norm']) == 2
     assert (out / 'analysis' / 'teacher_analysis.png').stat().st_size > 1000
     # Per-class weights of the decode head's cross-entropy, named by class

@@ -63,6 +63,7 @@ def test_l2t_config_trains_teaches_and_evaluates(config, shapes_dataset,
     prefix = 'bbox_head.' if 'head.' not in loss_terms[0] else ''
     for term in loss_terms:
         assert f'l2t/w/{prefix}{term}/mean' in last, (term, sorted(last))
+        assert 0 < last[f'l2t/slope/{prefix}{term}'] <= 1, sorted(last)
     assert any(metric in row for row in scalars), scalars[-1]
     # Per-class DLN weights of the classification loss, named by class.
     [log] = tmp_path.rglob('l2t_class_weights.jsonl')
