@@ -7,9 +7,10 @@ tools/train.py) and draws, against the iteration: the DLN weights of every
 loss term (mean and min–max band; for DynamicLossHead one line per term), the
 teacher's update norm ‖βΔφ‖ and the meta-gradient norm ‖g‖, the
 validation loss of the looked-ahead student before and after the teacher's
-update, and the mean slope of each DLN's hidden units (near 0: saturated, the
-weights flatten and the meta-gradient vanishes). From ``l2t_class_weights.jsonl`` (same run folder) it draws the mean
-DLN weight per class of each classification loss, one panel per loss. Writes
+update, and the mean slope of each DLN's hidden units (near 0: saturated,
+the weights flatten and the meta-gradient vanishes). From
+``l2t_class_weights.jsonl`` (same run folder) it draws the mean DLN weight
+per class of each classification loss, one panel per loss. Writes
 ``teacher_analysis.png``, ``class_weights.png`` (if the run has per-class
 weights) and ``teacher_analysis.json``.
 """
