@@ -2,6 +2,7 @@
 line, loading a config with clear errors, adapting it to the machine, and a
 CPU-safe distributed launch around the runner."""
 import argparse
+import gc
 import os
 import os.path as osp
 import sys
@@ -217,5 +218,10 @@ def run(tool: str, args: argparse.Namespace,
     except BaseException:
         destroy_distributed(synchronize=False)
         raise
+    # DDP's reducer holds the process group and gloo's pending work; left to
+    # interpreter finalisation, freeing them can abort a rank ('terminate
+    # called without an active exception'). Free them while Python is whole.
+    del runner
+    gc.collect()
     destroy_distributed()
     return 0
