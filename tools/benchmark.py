@@ -207,16 +207,17 @@ def train_and_measure(config: str, work_dir: Path, options: list,
     settings = dict(config=config, options=options, data_root=data_root)
     if reuse and measurement.is_file():
         earlier = json.loads(measurement.read_text())
-        if earlier.get('settings', settings) == settings:
-            if 'settings' not in earlier:
-                print(f'[benchmark] {work_dir} does not record its settings; '
-                      'reusing it as if they matched', file=sys.stderr)
+        recorded = earlier.get('settings')
+        if recorded is None:
+            print(f'[benchmark] {work_dir} does not record its settings; '
+                  'reusing it as if they matched', file=sys.stderr)
+        if recorded in (None, settings):
             print(f'[benchmark] reusing the finished run in {work_dir}',
                   file=sys.stderr)
             return dict(peak_rss_mb=earlier['peak_rss_mb'],
                         wall_time_s=earlier['wall_time_s'])
         print(f'[benchmark] {work_dir} was trained with other settings '
-              f'({earlier["settings"]}); training it again', file=sys.stderr)
+              f'({recorded}); training it again', file=sys.stderr)
     start = time.perf_counter()
     with open(work_dir / 'benchmark_stdout.log', 'w') as log:
         process = psutil.Popen(command, cwd=REPO, stdout=log,
