@@ -10,9 +10,12 @@ validation loss of the looked-ahead student before and after the teacher's
 update, and the mean slope of each DLN's hidden units (near 0: saturated,
 the weights flatten and the meta-gradient vanishes). From
 ``l2t_class_weights.jsonl`` (same run folder) it draws the mean DLN weight
-per class of each classification loss, one panel per loss. Writes
-``teacher_analysis.png``, ``class_weights.png`` (if the run has per-class
-weights) and ``teacher_analysis.json``.
+per class of each classification loss, one panel per loss. From the
+checkpoint named in WORK_DIR/last_checkpoint it reads where the teacher left
+φ: the norm (and, for one-element tensors, the value) of every DLN
+parameter, e.g. a WeightingDLN's output bias, which starts at log(e - 1).
+Writes ``teacher_analysis.png``, ``class_weights.png`` (if the run has
+per-class weights) and ``teacher_analysis.json``.
 """
 import argparse
 import json
@@ -179,6 +182,34 @@ def summarise(series: dict) -> dict:
     return summary
 
 
+def read_dln_parameters(work_dir: Path, modules: list) -> dict:
+    """Per DLN module: {parameter name: {'norm', 'value'?}} from the
+    checkpoint mmengine marked as the latest in ``work_dir``; empty if there
+    is none. Looked up inside ``work_dir`` by file name, so a run folder
+    copied elsewhere still finds its own checkpoint."""
+    marker = work_dir / 'last_checkpoint'
+    if not marker.is_file():
+        return {}
+    checkpoint = work_dir / Path(marker.read_text().strip()).name
+    if not checkpoint.is_file():
+        return {}
+    import torch
+    state = torch.load(checkpoint, map_location='cpu',
+                       weights_only=False)['state_dict']
+    parameters = {}
+    for module in modules:
+        prefix = f'{module}.dln.'
+        parameters[module] = {}
+        for key, tensor in state.items():
+            if not key.startswith(prefix):
+                continue
+            entry = dict(norm=tensor.float().norm().item())
+            if tensor.numel() == 1:
+                entry['value'] = tensor.item()
+            parameters[module][key[len(prefix):]] = entry
+    return parameters
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument('work_dir', help='work dir of an L2T training run')
@@ -198,6 +229,8 @@ def main(argv=None) -> int:
         plot_classes(series['classes'], out / 'class_weights.png')
         written.append(out / 'class_weights.png')
     summary = summarise(series)
+    summary['dln_parameters'] = read_dln_parameters(
+        Path(args.work_dir), sorted(summary['modules']))
     (out / 'teacher_analysis.json').write_text(json.dumps(
         dict(summary=summary, series=series), indent=1))
     print(json.dumps(summary, indent=1))

@@ -3,6 +3,7 @@ computed from the runs it measured."""
 import json
 
 import pytest
+import torch
 from tool_helpers import run_quick_benchmark, run_tool
 
 
@@ -86,6 +87,18 @@ def test_analyze_teacher_plots_an_l2t_run(quick_report):
         'background']
     assert [point[0] for point in background] == [1, 2]
     assert (out / 'analysis' / 'class_weights.png').stat().st_size > 1000
+    # Where the teacher left φ, read from the run's own last checkpoint.
+    state = torch.load(out / 'l2t_seed0' / 'iter_2.pth', map_location='cpu',
+                       weights_only=False)['state_dict']
+    parameters = summary['dln_parameters']
+    assert set(parameters) == set(summary['modules'])
+    for module, entries in parameters.items():
+        assert set(entries) == {'mlp.fc1.weight', 'mlp.fc1.bias',
+                                'mlp.fc2.weight', 'mlp.fc2.bias'}
+        bias = state[f'{module}.dln.mlp.fc2.bias']
+        assert entries['mlp.fc2.bias']['value'] == pytest.approx(bias.item())
+        assert entries['mlp.fc1.weight']['norm'] == pytest.approx(
+            state[f'{module}.dln.mlp.fc1.weight'].norm().item())
     baseline = run_tool('analyze_teacher.py', str(out / 'baseline_seed0'))
     assert baseline.returncode != 0
     assert 'no l2t/ scalars' in baseline.stderr
