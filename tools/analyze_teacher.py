@@ -30,6 +30,7 @@ warnings.filterwarnings('ignore', message='pkg_resources is deprecated')
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
+from l2t_mm.utils.checkpoint import load_from_trusted_local  # noqa: E402
 from l2t_mm.utils.run_logs import (read_class_weights,  # noqa: E402
                                    read_scalars)
 
@@ -193,9 +194,8 @@ def read_dln_parameters(work_dir: Path, modules: list) -> dict:
     checkpoint = work_dir / Path(marker.read_text().strip()).name
     if not checkpoint.is_file():
         return {}
-    import torch
-    state = torch.load(checkpoint, map_location='cpu',
-                       weights_only=False)['state_dict']
+    state = load_from_trusted_local(str(checkpoint),
+                                    map_location='cpu')['state_dict']
     parameters = {}
     for module in modules:
         prefix = f'{module}.dln.'
