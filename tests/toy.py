@@ -4,6 +4,7 @@ from mmengine.model import BaseModel
 from torch import nn
 from torch.utils.data import Dataset
 
+from l2t_mm.engine.student_step import StudentStep
 from l2t_mm.models import L2TLoss
 
 
@@ -48,3 +49,9 @@ class ToyDataset(Dataset):
 def toy_batch(size: int = 16, seed: int = 0, dtype=torch.float32) -> dict:
     dataset = ToyDataset(size, seed)
     return dict(inputs=dataset.inputs.to(dtype), data_samples=dataset.labels)
+
+
+def sgd_step(model: nn.Module, partition, lr: float) -> StudentStep:
+    """Plain SGD at ``lr`` over θ_S: a look-ahead without an optimizer."""
+    params = dict(model.named_parameters())
+    return StudentStep(None, {n: params[n] for n in partition.student}, lr)

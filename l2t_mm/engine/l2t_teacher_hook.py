@@ -10,9 +10,11 @@ from mmengine.hooks import Hook
 from mmengine.model import is_model_wrapper
 from mmengine.optim import OPTIMIZERS
 from mmengine.registry import HOOKS, MODELS
+from mmengine.runner import BaseLoop
 from torch import Tensor, nn
 
 from ..models.dynamic_loss_module import dynamic_loss_modules
+from .student_step import StudentStep
 from .teach_step import ParameterPartition, partition_parameters, teach_step
 
 CHECKPOINT_KEY = 'l2t_teacher'
@@ -47,8 +49,13 @@ class L2TTeacherHook(Hook):
     student's optimizer step, runs :func:`~l2t_mm.engine.teach_step` on the
     iteration's training batch and one batch of ``teach_dataloader``. On
     every rank in lock-step under DDP (meta-gradients are averaged, so φ and
-    ψ stay identical). The teacher, its optimizer and memory live in the
-    checkpoint under ``'l2t_teacher'``; φ lives in the model's state dict.
+    ψ stay identical). The teacher (ψ and its state: moments, memory), its
+    optimizer and the teach loader's position live in the checkpoint under
+    ``'l2t_teacher'`` and are restored on ``resume``; φ lives in the model's
+    state dict, so ``load_from`` (fine-tuning) restores it with the model
+    and restores the teacher only if ``restore_teacher_on_load``. Outside
+    training (``Runner.test()``/``val()``) the hook does nothing: it builds
+    neither the teacher nor the teach loader.
     Every ``interval`` iterations the mean element weight per class of each
     classification DLN (over the interval's training batches, all ranks) is
     appended to ``<log_dir>/l2t_class_weights.jsonl``: too many values for
@@ -62,16 +69,24 @@ class L2TTeacherHook(Hook):
         lookahead_params: θ_S, the parameters the look-ahead differentiates
             through: ``'head'`` (every head carrying an L2T module),
             ``'all'``, or a list of parameter-name prefixes.
-        lookahead_lr: α of the look-ahead SGD step; ``None`` takes the
-            student optimizer's current learning rate.
+        lookahead_lr: learning rate of the look-ahead step; ``None`` takes
+            each parameter group's current one. The look-ahead steps with
+            the student optimizer's own rule either way (momentum, weight
+            decay; :class:`~l2t_mm.engine.student_step.StudentStep`).
         lookahead_steps: k, look-ahead steps per teach step.
         lookahead_max_grad_norm: clip the look-ahead gradient to this total
             norm, as the student's optimizer clips its own; ``'auto'`` takes
             ``max_norm`` from the optim wrapper's ``clip_grad`` (none if it
             does not clip by norm), ``None`` never clips.
-        dln_lr: β, the step size applied to the teacher's update of φ.
-        teacher: config of the teacher (``num_coordinates`` is filled in).
+        dln_lr: β, the step size applied to the teacher's update of φ (the
+            update is Adam-normalised, so β is a per-coordinate step).
+        teacher: config of the teacher (``num_coordinates`` is filled in):
+            ``AdamTeacher`` (default: no teacher parameters, one look-ahead
+            per step; it matched or beat the learned teachers in
+            docs/benchmark.md), ``LSTMTeacher`` (memory) or ``MLPTeacher``.
         teacher_optimizer: optimizer config for the teacher's parameters.
+        restore_teacher_on_load: on ``load_from`` (not resume), also take the
+            teacher and its state from the checkpoint.
     """
     # After IterTimerHook (NORMAL) and EMAHook, before LoggerHook
     # (BELOW_NORMAL): a teach step's scalars land in the same iteration's log
@@ -88,9 +103,10 @@ class L2TTeacherHook(Hook):
                  lookahead_lr: Optional[float] = None,
                  lookahead_steps: int = 1,
                  lookahead_max_grad_norm: Union[str, float, None] = 'auto',
-                 dln_lr: float = 1.0,
+                 dln_lr: float = 0.01,
                  teacher: Optional[dict] = None,
-                 teacher_optimizer: Optional[dict] = None) -> None:
+                 teacher_optimizer: Optional[dict] = None,
+                 restore_teacher_on_load: bool = False) -> None:
         if teach_dataloader is None:
             raise ValueError(
                 'L2TTeacherHook.teach_dataloader is required: a dataloader of '
@@ -113,6 +129,12 @@ class L2TTeacherHook(Hook):
         if lookahead_lr is not None and lookahead_lr <= 0:
             raise ValueError('L2TTeacherHook.lookahead_lr must be > 0 or '
                              f'None (student lr), got {lookahead_lr!r}')
+        if not isinstance(dln_lr, (int, float)) or dln_lr <= 0:
+            raise ValueError(
+                f'L2TTeacherHook.dln_lr must be a number > 0, got {dln_lr!r}')
+        if not isinstance(restore_teacher_on_load, bool):
+            raise ValueError('L2TTeacherHook.restore_teacher_on_load must be '
+                             f'True or False, got {restore_teacher_on_load!r}')
         self.teach_dataloader_cfg = teach_dataloader
         self.interval = interval
         self.start_iter = start_iter
@@ -121,9 +143,11 @@ class L2TTeacherHook(Hook):
         self.lookahead_steps = lookahead_steps
         self.lookahead_max_grad_norm = lookahead_max_grad_norm
         self.dln_lr = dln_lr
-        self.teacher_cfg = dict(teacher or dict(type='LSTMTeacher'))
+        self.teacher_cfg = dict(teacher or dict(type='AdamTeacher'))
         self.teacher_optimizer_cfg = dict(
             teacher_optimizer or dict(type='Adam', lr=1e-3))
+        self.restore_teacher_on_load = restore_teacher_on_load
+        self.training = False  # set in before_run: the train loop exists
         self.teacher: Optional[nn.Module] = None
         self.teacher_optimizer: Optional[torch.optim.Optimizer] = None
         self.partition: Optional[ParameterPartition] = None
@@ -133,6 +157,7 @@ class L2TTeacherHook(Hook):
         self.teach_epoch = 0
         self._teach_iterator: Optional[Iterator] = None
         self._warned_zero: set = set()
+        self._warned_approximate = False
         self._loss_modules: Dict[str, nn.Module] = {}
         self._class_names: Optional[List[str]] = None
 
@@ -144,6 +169,11 @@ class L2TTeacherHook(Hook):
 
     # -- set-up ---------------------------------------------------------
     def before_run(self, runner) -> None:
+        # Runner.test()/val() call before_run too, without a train loop:
+        # there is nothing to teach, and the teach split may not exist.
+        self.training = isinstance(runner._train_loop, BaseLoop)
+        if not self.training:
+            return
         model = self._student(runner)
         # The model's structure is fixed once built: find its L2T modules
         # once instead of walking every module twice per iteration.
@@ -158,12 +188,14 @@ class L2TTeacherHook(Hook):
         params = dict(model.named_parameters())
         num_coordinates = sum(params[name].numel()
                               for name in self.partition.dln)
-        device = next(model.parameters()).device
+        reference = params[self.partition.dln[0]]
         self.teacher = MODELS.build(
-            dict(self.teacher_cfg, num_coordinates=num_coordinates)).to(device)
+            dict(self.teacher_cfg, num_coordinates=num_coordinates)).to(
+                device=reference.device, dtype=reference.dtype)
         self.teacher_optimizer = OPTIMIZERS.build(
             dict(self.teacher_optimizer_cfg,
-                 params=self.teacher.parameters()))
+                 params=self.teacher.parameters())
+        ) if self.teacher.learnable else None
         if isinstance(self.teach_dataloader_cfg, dict):
             self.teach_dataloader = runner.build_dataloader(
                 self.teach_dataloader_cfg, seed=runner.seed)
@@ -177,12 +209,15 @@ class L2TTeacherHook(Hook):
                 'with drop_last=True.')
         runner.logger.info(
             f'L2T: teaching {len(self.partition.dln_by_module)} DLN(s) '
-            f'({num_coordinates} parameters) every {self.interval} iters; '
+            f'({num_coordinates} parameters) with '
+            f'{type(self.teacher).__name__} every {self.interval} iters; '
             f'look-ahead through {len(self.partition.student)} tensors '
             f'({self.lookahead_params!r}).')
 
     def before_train_iter(self, runner, batch_idx: int,
                           data_batch=None) -> None:
+        if not self.training:
+            return
         progress = runner.iter / runner.max_iters
         for module in self._loss_modules.values():
             module.progress = progress
@@ -191,6 +226,8 @@ class L2TTeacherHook(Hook):
     # -- the teach step -------------------------------------------------
     def after_train_iter(self, runner, batch_idx: int, data_batch=None,
                          outputs=None) -> None:
+        if not self.training:
+            return
         model = self._student(runner)
         self._log_dln_weights(runner)
         end_of_interval = (runner.iter + 1) % self.interval == 0
@@ -207,10 +244,11 @@ class L2TTeacherHook(Hook):
         start = time.perf_counter()
         train_data = model.data_preprocessor(data_batch, True)
         val_data = model.data_preprocessor(self._next_teach_batch(), True)
+        student_step = self._student_step(runner, model)
         result = teach_step(
             model, self.partition, self.teacher, self.teacher_optimizer,
-            train_data, val_data,
-            lookahead_lr=self._lookahead_lr(runner), dln_lr=self.dln_lr,
+            train_data, val_data, student_step=student_step,
+            dln_lr=self.dln_lr,
             progress=runner.iter / runner.max_iters,
             lookahead_steps=self.lookahead_steps,
             lookahead_max_grad_norm=self._lookahead_max_grad_norm(runner),
@@ -229,7 +267,9 @@ class L2TTeacherHook(Hook):
         hub.update_scalar('train/l2t/teach_steps', self.teach_steps)
         for key in ('train_loss', 'val_loss_before', 'val_loss_after',
                     'meta_grad_norm', 'update_norm'):
-            hub.update_scalar(f'train/l2t/{key}', getattr(result, key))
+            value = getattr(result, key)
+            if value == value:  # NaN: not measured (AdamTeacher: no after)
+                hub.update_scalar(f'train/l2t/{key}', value)
         for module in result.zero_meta_grad_modules:
             if module not in self._warned_zero:
                 self._warned_zero.add(module)
@@ -242,11 +282,19 @@ class L2TTeacherHook(Hook):
         model = runner.model
         return model.module if is_model_wrapper(model) else model
 
-    def _lookahead_lr(self, runner) -> float:
-        if self.lookahead_lr is not None:
-            return self.lookahead_lr
-        lrs = runner.optim_wrapper.get_lr()
-        return float(next(iter(lrs.values()))[0])
+    def _student_step(self, runner, model: nn.Module) -> StudentStep:
+        params = dict(model.named_parameters())
+        step = StudentStep(
+            getattr(runner.optim_wrapper, 'optimizer', None),
+            {name: params[name] for name in self.partition.student},
+            self.lookahead_lr)
+        if step.approximate and not self._warned_approximate:
+            self._warned_approximate = True
+            runner.logger.warning(
+                'L2T: the look-ahead cannot reproduce the student optimizer '
+                f'{type(runner.optim_wrapper.optimizer).__name__} '
+                'differentiably; it steps as ' + step.describe() + '.')
+        return step
 
     def _lookahead_max_grad_norm(self, runner) -> Optional[float]:
         if self.lookahead_max_grad_norm != 'auto':
@@ -309,30 +357,41 @@ class L2TTeacherHook(Hook):
     # -- checkpoints ----------------------------------------------------
     def before_save_checkpoint(self, runner, checkpoint: dict) -> None:
         # Runs on rank 0 only: no collective calls here.
+        if not self.training:
+            return
         checkpoint[CHECKPOINT_KEY] = dict(
+            teacher_type=type(self.teacher).__name__,
             teacher=self.teacher.state_dict(),
-            optimizer=self.teacher_optimizer.state_dict(),
+            optimizer=(self.teacher_optimizer.state_dict()
+                       if self.teacher_optimizer is not None else None),
             teach_steps=self.teach_steps,
             skipped_steps=self.skipped_steps,
             teach_epoch=self.teach_epoch,
             teach_batches_in_epoch=self.teach_batches_in_epoch)
 
     def after_load_checkpoint(self, runner, checkpoint: dict) -> None:
+        # φ is part of the model's state dict and already loaded. The
+        # teacher is restored on resume, or on load_from when asked to;
+        # only a resume continues the teach loader where it was.
+        if not self.training:
+            return
+        resume = bool(runner._resume)
+        if not (resume or self.restore_teacher_on_load):
+            runner.logger.info(
+                'L2T: loaded φ with the model; the teacher starts fresh '
+                '(set L2TTeacherHook.restore_teacher_on_load=True to take '
+                'it from the checkpoint too).')
+            return
         state: Dict = checkpoint.get(CHECKPOINT_KEY)
         if state is None:
             runner.logger.info('L2T: the checkpoint has no teacher state; '
                                'the teacher starts fresh.')
             return
-        expected = self.teacher.memory.shape
-        saved = state['teacher']['memory'].shape
-        if saved != expected:
-            raise ValueError(
-                f'L2T: the checkpoint teacher has memory {tuple(saved)} but '
-                f'this model needs {tuple(expected)}: the DLNs or the teacher '
-                'config changed since it was saved. Resume with the same '
-                'config, or drop the "l2t_teacher" entry to start fresh.')
-        self.teacher.load_state_dict(state['teacher'])
-        self.teacher_optimizer.load_state_dict(state['optimizer'])
+        self._load_teacher(state)
+        if not resume:
+            runner.logger.info('L2T: took the teacher from the checkpoint '
+                               '(restore_teacher_on_load=True).')
+            return
         self.teach_steps = state['teach_steps']
         self.skipped_steps = state['skipped_steps']
         self.teach_epoch = state['teach_epoch']
@@ -342,3 +401,22 @@ class L2TTeacherHook(Hook):
         for _ in range(state['teach_batches_in_epoch']):
             next(self._teach_iterator)
         self.teach_batches_in_epoch = state['teach_batches_in_epoch']
+
+    def _load_teacher(self, state: Dict) -> None:
+        saved_type = state.get('teacher_type', 'LSTMTeacher')
+        own_type = type(self.teacher).__name__
+        expected = {k: tuple(v.shape)
+                    for k, v in self.teacher.state_dict().items()}
+        saved = {k: tuple(v.shape) for k, v in state['teacher'].items()}
+        if saved_type != own_type or saved != expected:
+            changed = sorted(k for k in set(saved) | set(expected)
+                             if saved.get(k) != expected.get(k))
+            raise ValueError(
+                f'L2T: the checkpoint teacher ({saved_type}) does not fit '
+                f'this {own_type} (differs in '
+                f'{changed[:4]}): the DLNs or the teacher config changed '
+                'since it was saved. Use the same config, or drop the '
+                '"l2t_teacher" entry of the checkpoint to start fresh.')
+        self.teacher.load_state_dict(state['teacher'])
+        if self.teacher_optimizer is not None:
+            self.teacher_optimizer.load_state_dict(state['optimizer'])

@@ -1,12 +1,15 @@
-"""One L2T-DLN teach step, top to bottom (../shared/METHOD.md).
+"""One L2T-DLN teach step, top to bottom (docs/method.md).
 
 Names follow the method: θ the student, θ_S the part of θ the look-ahead
 differentiates through, φ the DLN parameters, ψ the teacher.
 
-1. Student look-ahead:  θ' = θ_S - α clip(∇_θS ℓ_DLN(θ, φ; B_train)) (k steps)
-2. DLN learning:        g = ∂ℓ_val(θ'; B_val)/∂φ;  Δφ, (h, c) = T_ψ(g, s)
+1. Student look-ahead:  θ' = θ_S - U(clip(∇_θS ℓ_DLN(θ, φ; B_train))), k
+                        steps, U the student optimizer's own update rule
+                        (:class:`StudentStep`: momentum, lr, weight decay)
+2. DLN learning:        g = ∂ℓ_val(θ'; B_val)/∂φ;  Δφ, state = T_ψ(g, s)
                         φ_new = φ - β Δφ
-3. Teacher learning:    ψ ← Adam(∂ℓ_val(θ''(φ_new(ψ)); B_val)/∂ψ)
+3. Teacher learning:    ψ ← Adam(∂ℓ_val(θ''(φ_new(ψ)); B_val)/∂ψ), only
+                        for a teacher with parameters (not AdamTeacher)
 
 Everything runs through ``torch.func.functional_call`` on the unwrapped
 model: the module's own parameters and buffers are never written during
@@ -17,12 +20,15 @@ quantity is finite.
 from dataclasses import dataclass, field
 from typing import Callable, Dict, List, Optional, Sequence, Union
 
+from math import nan
+
 import torch
 from torch import Tensor, nn
 from torch.func import functional_call
 
 from ..models.dynamic_loss_module import (dynamic_loss_modules,
                                           lookahead_mode, stock_loss)
+from .student_step import StudentStep
 
 Reduce = Callable[[Tensor], Tensor]
 
@@ -149,16 +155,17 @@ def clip_by_total_norm(grads: Sequence[Optional[Tensor]],
 
 def lookahead(model: nn.Module, student: Dict[str, Tensor],
               constants: Dict[str, Tensor], phi: Dict[str, Tensor],
-              train_data: dict, lr: float, steps: int,
+              train_data: dict, student_step: StudentStep, steps: int,
               max_grad_norm: Optional[float] = None):
-    """θ' after ``steps`` differentiable SGD steps on the DLN loss, with the
-    gradient of θ_S clipped to ``max_grad_norm`` like the student's.
+    """θ' after ``steps`` differentiable optimizer steps on the DLN loss,
+    with the gradient of θ_S clipped to ``max_grad_norm`` like the
+    student's.
 
     Returns ``(first DLN loss, θ')``; θ' stays a function of φ (and of ψ when
     φ is), which is what both meta-gradients flow through.
     """
     names = list(student)
-    current = dict(student)
+    current, optimizer_state = dict(student), None
     first_loss = None
     for _ in range(steps):
         loss = model_loss(model, {**constants, **phi, **current}, train_data)
@@ -167,11 +174,8 @@ def lookahead(model: nn.Module, student: Dict[str, Tensor],
             torch.autograd.grad(loss, [current[name] for name in names],
                                 create_graph=True, allow_unused=True),
             max_grad_norm)
-        current = {
-            name: current[name] - lr * grad if grad is not None else
-            current[name]
-            for name, grad in zip(names, grads)
-        }
+        current, optimizer_state = student_step.step(
+            current, dict(zip(names, grads)), optimizer_state)
     return first_loss, current
 
 
@@ -185,8 +189,8 @@ def validation_loss(model: nn.Module, student: Dict[str, Tensor],
 
 def dln_meta_gradient(model: nn.Module, student: Dict[str, Tensor],
                       constants: Dict[str, Tensor], phi: Dict[str, Tensor],
-                      train_data: dict, val_data: dict, lookahead_lr: float,
-                      lookahead_steps: int = 1,
+                      train_data: dict, val_data: dict,
+                      student_step: StudentStep, lookahead_steps: int = 1,
                       max_grad_norm: Optional[float] = None):
     """Stage 1: look ahead under φ and differentiate ℓ_val(θ') w.r.t. φ.
 
@@ -194,7 +198,7 @@ def dln_meta_gradient(model: nn.Module, student: Dict[str, Tensor],
     and validation loss. ``phi`` values must be leaves requiring grad.
     """
     train_loss, student_ahead = lookahead(model, student, constants, phi,
-                                          train_data, lookahead_lr,
+                                          train_data, student_step,
                                           lookahead_steps, max_grad_norm)
     val_loss = validation_loss(model, student_ahead, constants, phi, val_data)
     grads = torch.autograd.grad(val_loss, list(phi.values()),
@@ -225,14 +229,14 @@ def teach_step(model: nn.Module,
                teacher_optimizer: torch.optim.Optimizer,
                train_data: dict,
                val_data: dict,
-               lookahead_lr: float,
+               student_step: StudentStep,
                dln_lr: float,
                progress: float,
                lookahead_steps: int = 1,
                lookahead_max_grad_norm: Optional[float] = None,
                reduce_mean: Reduce = lambda tensor: tensor) -> TeachResult:
     """Run one teach step and, if everything is finite, commit φ, ψ and the
-    teacher's memory. ``model`` must be unwrapped (not DDP); ``reduce_mean``
+    teacher's state. ``model`` must be unwrapped (not DDP); ``reduce_mean``
     averages a flat tensor over ranks so φ and ψ stay identical everywhere.
     ``train_data``/``val_data`` are outputs of the model's data preprocessor.
     """
@@ -241,7 +245,7 @@ def teach_step(model: nn.Module,
 
     # 1. Student look-ahead under the current φ; g = ∂ℓ_val(θ')/∂φ.
     meta_grad, train_loss, val_before = dln_meta_gradient(
-        model, student, constants, phi, train_data, val_data, lookahead_lr,
+        model, student, constants, phi, train_data, val_data, student_step,
         lookahead_steps, lookahead_max_grad_norm)
     reduced = reduce_mean(
         torch.cat([meta_grad, torch.stack([train_loss, val_before])]))
@@ -251,45 +255,51 @@ def teach_step(model: nn.Module,
 
     # 2. DLN learning: the teacher turns g into Δφ (a function of ψ).
     state = torch.stack([
-        torch.tensor(float(progress), dtype=meta_grad.dtype),
+        torch.full_like(train_value, float(progress)),
         torch.log1p(train_value.clamp(min=0)),
         torch.log1p(val_value.clamp(min=0))
-    ]).to(meta_grad.device)
-    update, new_memory = teacher(meta_grad, state)
+    ])
+    update, teacher_state = teacher.propose(meta_grad, state)
     phi_flat = _flatten(list(phi.values()), list(phi.values())).detach()
     phi_new = _unflatten(phi_flat - dln_lr * update, phi)
+    finite = [update] + list(teacher_state.values())
 
     # 3. Teacher learning: look ahead again under φ_new(ψ); ℓ_val -> ψ.
-    _, student_ahead = lookahead(model, student, constants, phi_new,
-                                 train_data, lookahead_lr, lookahead_steps,
-                                 lookahead_max_grad_norm)
-    val_after = validation_loss(model, student_ahead, constants, phi_new,
-                                val_data)
-    teacher_params = {
-        name: p for name, p in teacher.named_parameters() if p.requires_grad
-    }
-    reduced = reduce_mean(
-        torch.cat([
-            _flatten(
-                torch.autograd.grad(val_after, list(teacher_params.values()),
-                                    allow_unused=True),
-                list(teacher_params.values())),
-            val_after.detach().reshape(1)
-        ]))
-    teacher_grad, val_after_value = reduced[:-1], reduced[-1]
-    if not (torch.isfinite(reduced).all() and torch.isfinite(update).all()
-            and torch.isfinite(new_memory).all()):
+    teacher_grad, val_after_value = None, torch.full_like(val_value, nan)
+    if teacher.learnable:
+        _, student_ahead = lookahead(model, student, constants, phi_new,
+                                     train_data, student_step,
+                                     lookahead_steps, lookahead_max_grad_norm)
+        val_after = validation_loss(model, student_ahead, constants, phi_new,
+                                    val_data)
+        teacher_params = {
+            name: p
+            for name, p in teacher.named_parameters() if p.requires_grad
+        }
+        reduced = reduce_mean(
+            torch.cat([
+                _flatten(
+                    torch.autograd.grad(val_after,
+                                        list(teacher_params.values()),
+                                        allow_unused=True),
+                    list(teacher_params.values())),
+                val_after.detach().reshape(1)
+            ]))
+        teacher_grad, val_after_value = reduced[:-1], reduced[-1]
+        finite.append(reduced)
+    if not all(torch.isfinite(value).all() for value in finite):
         return TeachResult(False, 'non-finite teacher update or gradient')
 
-    # Commit: φ, ψ and memory change together or not at all.
+    # Commit: φ, ψ and the teacher's state change together or not at all.
     with torch.no_grad():
         for name, value in phi_new.items():
             params[name].copy_(value)
-        teacher.memory.copy_(new_memory.detach())
-    teacher_optimizer.zero_grad()
-    for name, grad in _unflatten(teacher_grad, teacher_params).items():
-        teacher_params[name].grad = grad.clone()
-    teacher_optimizer.step()
+    teacher.commit(teacher_state)
+    if teacher_grad is not None:
+        teacher_optimizer.zero_grad()
+        for name, grad in _unflatten(teacher_grad, teacher_params).items():
+            teacher_params[name].grad = grad.clone()
+        teacher_optimizer.step()
 
     zero_modules = [
         module for module, names in partition.dln_by_module.items()

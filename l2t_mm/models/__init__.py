@@ -3,13 +3,14 @@ from .dynamic_loss_head import DynamicLossHead
 from .dynamic_loss_module import (DynamicLossModule, dynamic_loss_modules,
                                   stock_loss)
 from .l2t_loss import L2TLoss
-from .teacher import LSTMTeacher
+from .teacher import AdamTeacher, LSTMTeacher, MLPTeacher, Teacher
 from .term_weighting import (DynamicWeightAverage, TermWeighting,
                              TermWeightingDLN, UncertaintyWeighting)
 
 __all__ = [
     'WeightingDLN', 'LogitDLN', 'TermWeightingDLN', 'L2TLoss',
-    'DynamicLossHead', 'DynamicLossModule', 'LSTMTeacher',
+    'DynamicLossHead', 'DynamicLossModule', 'LSTMTeacher', 'MLPTeacher',
+    'AdamTeacher', 'Teacher',
     'dynamic_loss_modules', 'stock_loss', 'TermWeighting',
     'UncertaintyWeighting', 'DynamicWeightAverage'
 ]

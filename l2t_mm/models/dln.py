@@ -1,11 +1,10 @@
 """Dynamic Loss Networks (DLN): the small networks the teacher adjusts.
 
 A DLN turns the stock loss of one loss term into the loss the student
-minimises. Its parameters are φ in ../shared/METHOD.md: they never receive
+minimises. Its parameters are φ in docs/method.md: they never receive
 gradients from the student's loss (``requires_grad`` is off, see
 :func:`freeze_dln`); only the teacher hook changes them.
 """
-import math
 from dataclasses import dataclass
 from typing import Dict, Optional, Tuple
 
@@ -49,43 +48,80 @@ def masked_mean(values: Tensor, mask: Tensor) -> Tensor:
     return (values * mask).sum() / count.clamp(min=1)
 
 
-class PositiveWeightMLP(nn.Module):
-    """MLP -> softplus, initialised to output exactly 1 for every input.
+class ScoreMLP(nn.Module):
+    """MLP that scores elements; its scores become log-weights.
+
+    Mirrored initialisation: the hidden units come in two identical halves
+    whose outputs are subtracted, so the score is exactly 0 for every input
+    (an L2T model starts exactly as its baseline) while both layers get a
+    meta-gradient from the first teach step (a zero output layer would leave
+    the first layer without one). Scores are bounded to ±``max_score``, so
+    one element's weight is at most e^(2·max_score) times another's.
 
     Records the mean slope 1 - tanh² of its hidden units over the elements
-    it weights (``slope``): near 0 the units are saturated, every element
-    gets the same weight after normalisation and the teacher's meta-gradient
-    vanishes. Seen when the teacher steps too far (docs/benchmark.md).
+    it scores (``slope``): near 0 the units are saturated and the
+    meta-gradient vanishes.
     """
+    max_score = 3.0
 
     def __init__(self, in_features: int, hidden_channels: int) -> None:
         super().__init__()
-        self.fc1 = nn.Linear(in_features, hidden_channels)
-        self.fc2 = nn.Linear(hidden_channels, 1)
+        if hidden_channels < 1:
+            raise ValueError(f'hidden_channels must be >= 1, got '
+                             f'{hidden_channels!r}')
+        self.fc1 = nn.Linear(in_features, 2 * hidden_channels)
+        self.fc2 = nn.Linear(2 * hidden_channels, 1, bias=False)
         self.slope = WeightStats()
         self.init_weights()
 
     def init_weights(self) -> None:
         # Called again by mmengine after a parent's init_cfg (which may
         # re-initialise every nn.Linear): keeps "L2T at step 0 == baseline".
-        nn.init.xavier_uniform_(self.fc1.weight)
-        nn.init.zeros_(self.fc1.bias)
-        nn.init.zeros_(self.fc2.weight)
-        # softplus(log(e - 1)) = 1
-        nn.init.constant_(self.fc2.bias, math.log(math.e - 1.0))
+        half = self.fc1.out_features // 2
+        with torch.no_grad():
+            nn.init.xavier_uniform_(self.fc1.weight[:half])
+            self.fc1.weight[half:].copy_(self.fc1.weight[:half])
+            nn.init.zeros_(self.fc1.bias)
+            nn.init.constant_(self.fc2.weight, 1.0 / half)
 
     def forward(self, features: Tensor,
                 valid: Optional[Tensor] = None) -> Tensor:
-        hidden = torch.tanh(self.fc1(features))
-        self.slope.update((1 - hidden.detach().square()).mean(-1), valid)
-        return F.softplus(self.fc2(hidden)).squeeze(-1)
+        half = self.fc1.out_features // 2
+        # The two halves are computed by separate, identical calls so that
+        # they cancel exactly at initialisation.
+        first = torch.tanh(F.linear(features, self.fc1.weight[:half],
+                                    self.fc1.bias[:half]))
+        second = torch.tanh(F.linear(features, self.fc1.weight[half:],
+                                     self.fc1.bias[half:]))
+        slope = 1 - torch.cat([first, second], -1).detach().square()
+        self.slope.update(slope.mean(-1), valid)
+        score = (F.linear(first, self.fc2.weight[:, :half])
+                 - F.linear(second, self.fc2.weight[:, half:])).squeeze(-1)
+        return self.max_score * torch.tanh(score / self.max_score)
 
 
-def normalise_weights(raw: Tensor, valid: Tensor) -> Tensor:
-    """Scale weights to mean 1 over valid elements, so the DLN redistributes
-    the loss between elements instead of changing its overall scale."""
-    mean = masked_mean(raw, valid.to(raw.dtype))
-    return raw / mean.clamp(min=1e-12)
+def normalise_log_weights(scores: Tensor, valid: Tensor) -> Tensor:
+    """Weights ``exp(score)`` scaled to mean 1 over valid elements, computed
+    in log space: the DLN redistributes the loss between elements instead
+    of changing its overall scale, and the weights can neither all vanish
+    (the largest is at least 1) nor overflow."""
+    mask = valid.to(torch.bool)
+    count = mask.sum().clamp(min=1).to(scores.dtype)
+    masked = scores.masked_fill(~mask, float('-inf'))
+    if not mask.any():
+        return torch.ones_like(scores)
+    log_mean = torch.logsumexp(masked.reshape(-1), 0) - count.log()
+    return torch.exp(scores - log_mean)
+
+
+def standardise(values: Tensor, valid: Tensor, limit: float = 5.0) -> Tensor:
+    """``values`` standardised over the valid elements of this call (clamped
+    to ±``limit``): the DLN sees how large an element's loss is relative to
+    the others, whatever the loss's scale at this point of training."""
+    mask = valid.to(values.dtype)
+    mean = masked_mean(values, mask)
+    std = masked_mean((values - mean).square(), mask).sqrt()
+    return ((values - mean) / (std + 1e-6)).clamp(-limit, limit)
 
 
 class WeightStats:
@@ -217,10 +253,12 @@ class DLN(nn.Module):
 class WeightingDLN(DLN):
     """Per-element weighting DLN, the default; works for every loss type.
 
-    weight_i = softplus(MLP([log1p(l_i), confidence_i, positive_i, t/T])),
-    normalised to mean 1 over valid elements; the loss is ``weight * l``.
-    Identity at initialisation, so an L2T model starts exactly as its
-    baseline.
+    weight_i = exp(MLP([z_i, confidence_i, positive_i, t/T])), normalised to
+    mean 1 over valid elements (in log space); the loss is ``weight * l``.
+    z_i is log1p(l_i) standardised over the call's valid elements, so the
+    DLN reads "how hard is this element compared with the others" the same
+    way early and late in training. Identity at initialisation, so an L2T
+    model starts exactly as its baseline.
 
     Args:
         hidden_channels: width of the MLP's hidden layer.
@@ -229,7 +267,7 @@ class WeightingDLN(DLN):
 
     def __init__(self, hidden_channels: int = 16) -> None:
         super().__init__()
-        self.mlp = PositiveWeightMLP(self.num_features, hidden_channels)
+        self.mlp = ScoreMLP(self.num_features, hidden_channels)
 
     def init_weights(self) -> None:
         self.mlp.init_weights()
@@ -237,12 +275,12 @@ class WeightingDLN(DLN):
     def forward(self, loss: ElementwiseLoss) -> Tensor:
         values = loss.values
         progress = torch.full_like(values, loss.progress)
-        features = torch.stack([
-            torch.log1p(values.detach().clamp(min=0)), loss.confidence,
-            loss.positive, progress
-        ], dim=-1)
-        weights = normalise_weights(self.mlp(features, loss.valid),
-                                    loss.valid)
+        hardness = standardise(torch.log1p(values.detach().clamp(min=0)),
+                               loss.valid)
+        features = torch.stack(
+            [hardness, loss.confidence, loss.positive, progress], dim=-1)
+        weights = normalise_log_weights(self.mlp(features, loss.valid),
+                                        loss.valid)
         self.stats.update(weights, loss.valid)
         self.class_stats.update(weights, loss)
         return weights * values

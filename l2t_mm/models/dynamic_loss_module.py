@@ -7,7 +7,7 @@ import torch
 from mmengine.registry import MODELS
 from torch import Tensor, nn
 
-from .dln import PositiveWeightMLP
+from .dln import ScoreMLP
 
 
 class DynamicLossModule(nn.Module):
@@ -56,9 +56,9 @@ class DynamicLossModule(nn.Module):
         for mlp in self._mlps():
             mlp.slope.reset()
 
-    def _mlps(self) -> List[PositiveWeightMLP]:
+    def _mlps(self) -> List[ScoreMLP]:
         return [module for module in self.dln.modules()
-                if isinstance(module, PositiveWeightMLP)]
+                if isinstance(module, ScoreMLP)]
 
     def track_classes(self, dataset_classes: Optional[int]) -> None:
         """Start per-class weight statistics for a dataset with this many

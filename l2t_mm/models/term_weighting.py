@@ -20,7 +20,7 @@ from mmengine.dist import all_reduce
 from mmengine.registry import MODELS
 from torch import Tensor, nn
 
-from .dln import PositiveWeightMLP, WeightStats, normalise_weights
+from .dln import ScoreMLP, WeightStats, normalise_log_weights
 
 
 class TermWeighting(nn.Module):
@@ -75,7 +75,7 @@ class TermWeighting(nn.Module):
 class TermWeightingDLN(TermWeighting):
     """Term-level DLN, adjusted by the L2T teacher.
 
-    weight_k = softplus(MLP([log1p(L_k), t/T, onehot(k)])), normalised to
+    weight_k = exp(MLP([log1p(L_k), t/T, onehot(k)])), normalised to
     mean 1 over the terms. Identity at initialisation.
 
     Args:
@@ -85,7 +85,7 @@ class TermWeightingDLN(TermWeighting):
 
     def __init__(self, max_terms: int = 8, hidden_channels: int = 16) -> None:
         super().__init__(max_terms)
-        self.mlp = PositiveWeightMLP(2 + max_terms, hidden_channels)
+        self.mlp = ScoreMLP(2 + max_terms, hidden_channels)
 
     def init_weights(self) -> None:
         self.mlp.init_weights()
@@ -100,7 +100,7 @@ class TermWeightingDLN(TermWeighting):
             torch.full_like(term_values, progress).unsqueeze(-1), one_hot
         ], dim=-1)
         all_valid = torch.ones_like(term_values, dtype=torch.bool)
-        weights = normalise_weights(self.mlp(features), all_valid)
+        weights = normalise_log_weights(self.mlp(features), all_valid)
         self.record(weights, term_names)
         return weights
 

@@ -4,7 +4,7 @@ import copy
 import pytest
 import torch
 from mmengine.registry import init_default_scope
-from toy import ToyClassifier, toy_batch
+from toy import ToyClassifier, sgd_step, toy_batch
 
 from l2t_mm.engine.teach_step import (dln_meta_gradient, lookahead_tensors,
                                       partition_parameters, teach_step)
@@ -57,8 +57,9 @@ def test_teach_step_changes_phi_and_psi_only():
                   if n in partition.dln}
     psi_before = copy.deepcopy(teacher.state_dict())
     result = teach_step(model, partition, teacher, optimizer,
-                        toy_batch(16, 0), toy_batch(16, 1), lookahead_lr=0.1,
-                        dln_lr=1.0, progress=0.5)
+                        toy_batch(16, 0), toy_batch(16, 1),
+                        sgd_step(model, partition, 0.1), dln_lr=0.1,
+                        progress=0.5)
     assert result.applied, result.skip_reason
     assert result.meta_grad_norm > 0 and result.update_norm > 0
     for name, value in student_before.items():
@@ -77,7 +78,7 @@ def test_meta_gradient_matches_finite_differences():
     val = toy_batch(16, 1, torch.float64)
     student, constants, phi = lookahead_tensors(model, partition)
     meta_grad, _, _ = dln_meta_gradient(model, student, constants, phi, train,
-                                        val, lookahead_lr=0.5)
+                                        val, sgd_step(model, partition, 0.5))
     flat = torch.cat([p.reshape(-1) for p in phi.values()]).detach()
     names = list(phi)
     sizes = [phi[n].numel() for n in names]
@@ -88,7 +89,7 @@ def test_meta_gradient_matches_finite_differences():
                     for n, piece in zip(names, pieces)}
         s, c, _ = lookahead_tensors(model, partition)
         _, _, val_loss = dln_meta_gradient(model, s, c, phi_eval, train, val,
-                                           lookahead_lr=0.5)
+                                           sgd_step(model, partition, 0.5))
         return val_loss
 
     coords = torch.argsort(meta_grad.abs(), descending=True)[:6].tolist()
@@ -109,7 +110,8 @@ def test_batchnorm_buffers_untouched_by_lookahead():
     running_mean = model.bn.running_mean.clone()
     tracked = model.bn.num_batches_tracked.clone()
     teach_step(model, partition, teacher, optimizer, toy_batch(16, 0),
-               toy_batch(16, 1), lookahead_lr=0.1, dln_lr=1.0, progress=0.0)
+               toy_batch(16, 1), sgd_step(model, partition, 0.1), dln_lr=0.1,
+               progress=0.0)
     assert torch.equal(model.bn.running_mean, running_mean)
     assert torch.equal(model.bn.num_batches_tracked, tracked)
 
@@ -121,8 +123,8 @@ def test_non_finite_validation_loss_skips_and_changes_nothing():
     bad = toy_batch(16, 1)
     bad['inputs'][0, 0] = float('nan')
     result = teach_step(model, partition, teacher, optimizer,
-                        toy_batch(16, 0), bad, lookahead_lr=0.1, dln_lr=1.0,
-                        progress=0.0)
+                        toy_batch(16, 0), bad, sgd_step(model, partition, 0.1),
+                        dln_lr=0.1, progress=0.0)
     assert not result.applied and 'non-finite' in result.skip_reason
     for name, value in state.items():
         assert torch.equal(model.state_dict()[name], value, ), name
@@ -137,8 +139,9 @@ def test_head_only_lookahead_reports_dln_without_meta_gradient():
     with torch.no_grad():
         model.head.weight.zero_()
     result = teach_step(model, partition, teacher, optimizer,
-                        toy_batch(16, 0), toy_batch(16, 1), lookahead_lr=0.1,
-                        dln_lr=1.0, progress=0.0)
+                        toy_batch(16, 0), toy_batch(16, 1),
+                        sgd_step(model, partition, 0.1), dln_lr=0.1,
+                        progress=0.0)
     assert result.applied
     assert result.zero_meta_grad_modules == ['loss_cls']
 
@@ -148,9 +151,9 @@ def test_lookahead_clips_like_the_student_optimizer():
     model, partition, _, _ = _setup()
     student, constants, phi = lookahead_tensors(model, partition)
     data = toy_batch(16, 0)
-    _, free = lookahead(model, student, constants, phi, data, lr=1.0,
-                        steps=1)
-    _, clipped = lookahead(model, student, constants, phi, data, lr=1.0,
+    sgd = sgd_step(model, partition, 1.0)
+    _, free = lookahead(model, student, constants, phi, data, sgd, steps=1)
+    _, clipped = lookahead(model, student, constants, phi, data, sgd,
                            steps=1, max_grad_norm=1e-3)
 
     def step_norm(ahead):

@@ -26,7 +26,9 @@ def _runner(work_dir, max_iters, checkpoint_interval, resume=False,
     hook = dict(type='L2TTeacherHook',
                 teach_dataloader=_loader(ToyDataset(32, 1) if teach_dataset
                                          is None else teach_dataset),
-                interval=2, lookahead_params='all', lookahead_lr=0.1)
+                interval=2, lookahead_params='all', lookahead_lr=0.1,
+                # The teacher with the most state: ψ, its optimizer, memory.
+                teacher=dict(type='LSTMTeacher'))
     hook.update(hook_options)
     extra = {}
     if launcher != 'none':

@@ -8,6 +8,7 @@ from mmdet.testing import demo_mm_inputs
 from mmengine.config import Config
 from mmengine.registry import MODELS, init_default_scope
 from tool_helpers import REPO
+from toy import sgd_step
 
 from l2t_mm.engine.teach_step import partition_parameters, teach_step
 from l2t_mm.models import LSTMTeacher
@@ -97,7 +98,8 @@ def test_teach_step_through_a_wrapped_head(detector_and_batch):
     phi = {n: p.clone() for n, p in model.named_parameters()
            if n in partition.dln}
     result = teach_step(model, partition, teacher, optimizer, data, data,
-                        lookahead_lr=1e-3, dln_lr=1.0, progress=0.1)
+                        sgd_step(model, partition, 1e-3), dln_lr=0.1,
+                        progress=0.1)
     assert result.applied, result.skip_reason
     assert result.meta_grad_norm > 0
     assert result.zero_meta_grad_modules == []

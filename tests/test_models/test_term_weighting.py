@@ -3,12 +3,14 @@ weighting, Dynamic Weight Average) and how the teacher hook treats them."""
 import copy
 import math
 from types import SimpleNamespace
+from unittest.mock import Mock
 
 import pytest
 import torch
 from mmdet.testing import demo_mm_inputs
 from mmengine.config import Config
 from mmengine.registry import MODELS, init_default_scope
+from mmengine.runner import BaseLoop
 from tool_helpers import REPO
 
 from l2t_mm.engine.l2t_teacher_hook import L2TTeacherHook
@@ -98,7 +100,9 @@ def test_uncertainty_head_is_trained_by_the_student_and_refused_by_hook():
     assert head.hidden_slope() is None  # no hidden units to saturate
     hook = L2TTeacherHook(teach_dataloader=[])
     with pytest.raises(ValueError, match="'bbox_head' uses Uncertainty"):
-        hook.before_run(SimpleNamespace(model=model))
+        # A runner about to train (its train loop is built).
+        hook.before_run(
+            SimpleNamespace(model=model, _train_loop=Mock(spec=BaseLoop)))
 
 
 def test_dwa_head_reweights_terms_after_two_windows():

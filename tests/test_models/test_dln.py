@@ -1,0 +1,66 @@
+"""WeightingDLN: identity at init, no collapse, a meta-gradient everywhere."""
+import torch
+from mmengine.registry import init_default_scope
+from toy import ToyClassifier, sgd_step, toy_batch
+
+from l2t_mm.engine.teach_step import (dln_meta_gradient, lookahead_tensors,
+                                      partition_parameters)
+from l2t_mm.models.dln import ScoreMLP, normalise_log_weights, standardise
+
+
+def test_score_is_exactly_zero_at_init_for_any_input():
+    torch.manual_seed(0)
+    mlp = ScoreMLP(4, 16)
+    features = torch.randn(1000, 4) * 100
+    assert torch.equal(mlp(features), torch.zeros(1000))
+    weights = normalise_log_weights(mlp(features),
+                                    torch.ones(1000, dtype=torch.bool))
+    assert torch.equal(weights, torch.ones(1000))
+
+
+def test_weights_cannot_collapse_or_overflow():
+    valid = torch.tensor([True, True, True, False])
+    for scores in (torch.full((4, ), -1e4), torch.full((4, ), 1e4),
+                   torch.tensor([-1e4, 0.0, 1e4, 5.0])):
+        weights = normalise_log_weights(scores, valid)
+        assert torch.isfinite(weights).all()
+        torch.testing.assert_close(weights[valid].mean(), torch.tensor(1.0),
+                                   rtol=1e-4, atol=0)
+        assert weights[valid].max() >= 1.0
+    # A teacher that stepped far: scores are bounded, so no element's
+    # weight is more than e^(2 * max_score) times another's.
+    mlp = ScoreMLP(4, 8)
+    with torch.no_grad():
+        for param in mlp.parameters():
+            param.normal_(std=1e3)
+    scores = mlp(torch.randn(500, 4))
+    assert scores.abs().max() <= mlp.max_score
+    weights = normalise_log_weights(scores, torch.ones(500, dtype=torch.bool))
+    assert weights.max() / weights.min() <= torch.exp(
+        torch.tensor(2 * mlp.max_score)) * 1.0001
+
+
+def test_standardised_hardness_has_zero_mean_unit_spread_on_valid():
+    values = torch.tensor([1.0, 2.0, 3.0, 100.0, 0.0])
+    valid = torch.tensor([True, True, True, True, False])
+    z = standardise(torch.log1p(values), valid)
+    torch.testing.assert_close(z[valid].mean(), torch.tensor(0.0),
+                               atol=1e-6, rtol=0)
+    torch.testing.assert_close(z[valid].std(unbiased=False),
+                               torch.tensor(1.0), atol=1e-4, rtol=0)
+
+
+def test_meta_gradient_reaches_every_dln_layer_at_init():
+    init_default_scope('mmdet')
+    torch.manual_seed(0)
+    model = ToyClassifier()  # DLN at identity, as in a real run's start
+    partition = partition_parameters(model, 'all')
+    student, constants, phi = lookahead_tensors(model, partition)
+    meta_grad, _, _ = dln_meta_gradient(
+        model, student, constants, phi, toy_batch(16, 0), toy_batch(16, 1),
+        sgd_step(model, partition, 0.5))
+    offset = 0
+    for name, value in phi.items():
+        piece = meta_grad[offset:offset + value.numel()]
+        offset += value.numel()
+        assert piece.abs().sum() > 0, name
