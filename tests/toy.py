@@ -1,5 +1,6 @@
 """A tiny mmengine model and dataset for fast tests of the teach machinery."""
 import torch
+from mmengine.evaluator import BaseMetric
 from mmengine.model import BaseModel
 from torch import nn
 from torch.utils.data import Dataset
@@ -55,3 +56,16 @@ def sgd_step(model: nn.Module, partition, lr: float) -> StudentStep:
     """Plain SGD at ``lr`` over θ_S: a look-ahead without an optimizer."""
     params = dict(model.named_parameters())
     return StudentStep(None, {n: params[n] for n in partition.student}, lr)
+
+
+class ToyAccuracy(BaseMetric):
+    """Share of correct predictions of :class:`ToyClassifier`."""
+
+    def process(self, data_batch, data_samples) -> None:
+        # The evaluator hands predictions over one sample at a time.
+        predictions = torch.stack(list(data_samples))
+        labels = data_batch['data_samples']
+        self.results.append((predictions == labels).float().mean().item())
+
+    def compute_metrics(self, results: list) -> dict:
+        return dict(accuracy=sum(results) / len(results))

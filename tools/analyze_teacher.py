@@ -62,8 +62,9 @@ def collect(rows: list) -> dict:
                 slopes[key[len(SLOPE_PREFIX):]].append((row['iter'], value))
         steps = row.get('l2t/teach_steps', steps_seen)
         if steps > steps_seen:
-            for key in TEACH_KEYS:
-                teach[key].append((row['iter'], row[f'l2t/{key}']))
+            for key in TEACH_KEYS:  # val_loss_after: learned teachers only
+                if f'l2t/{key}' in row:
+                    teach[key].append((row['iter'], row[f'l2t/{key}']))
         steps_seen = steps
     if not weights and not teach:
         raise SystemExit('analyze_teacher.py: the run logged no l2t/ '

@@ -223,6 +223,17 @@ def _unflatten(flat: Tensor, like: Dict[str, Tensor]) -> Dict[str, Tensor]:
     return out
 
 
+def student_state(progress: float, train_loss: Tensor,
+                  val_loss: Tensor) -> Tensor:
+    """``[t / T, log1p(train loss), log1p(val loss)]``, on the device and in
+    the dtype of the losses."""
+    return torch.stack([
+        torch.full_like(train_loss, float(progress)),
+        torch.log1p(train_loss.clamp(min=0)),
+        torch.log1p(val_loss.clamp(min=0))
+    ])
+
+
 def teach_step(model: nn.Module,
                partition: ParameterPartition,
                teacher: nn.Module,
@@ -254,12 +265,8 @@ def teach_step(model: nn.Module,
         return TeachResult(False, 'non-finite loss or meta-gradient')
 
     # 2. DLN learning: the teacher turns g into Δφ (a function of ψ).
-    state = torch.stack([
-        torch.full_like(train_value, float(progress)),
-        torch.log1p(train_value.clamp(min=0)),
-        torch.log1p(val_value.clamp(min=0))
-    ])
-    update, teacher_state = teacher.propose(meta_grad, state)
+    update, teacher_state = teacher.propose(
+        meta_grad, student_state(progress, train_value, val_value))
     phi_flat = _flatten(list(phi.values()), list(phi.values())).detach()
     phi_new = _unflatten(phi_flat - dln_lr * update, phi)
     finite = [update] + list(teacher_state.values())

@@ -7,7 +7,8 @@ from mmengine.registry import init_default_scope
 from toy import ToyClassifier, sgd_step, toy_batch
 
 from l2t_mm.engine.teach_step import (dln_meta_gradient, lookahead_tensors,
-                                      partition_parameters, teach_step)
+                                      partition_parameters, student_state,
+                                      teach_step)
 from l2t_mm.models import LSTMTeacher
 
 
@@ -163,3 +164,30 @@ def test_lookahead_clips_like_the_student_optimizer():
     assert step_norm(free) > 1e-2
     torch.testing.assert_close(step_norm(clipped), torch.tensor(1e-3),
                                rtol=1e-3, atol=0)
+
+
+def test_student_state_lives_on_the_device_of_the_losses():
+    # The meta device stands in for CUDA: a tensor made on the CPU here
+    # would fail to stack with them, as it did on a GPU before.
+    loss = torch.tensor(2.0, dtype=torch.float64, device='meta')
+    state = student_state(0.25, loss, loss)
+    assert state.device.type == 'meta' and state.dtype == torch.float64
+    assert state.shape == (3, )
+    values = student_state(0.25, torch.tensor(1.0), torch.tensor(-1.0))
+    torch.testing.assert_close(
+        values, torch.tensor([0.25, torch.log1p(torch.tensor(1.0)), 0.0]))
+
+
+def test_teach_step_keeps_a_float64_model_and_teacher_in_float64():
+    model, partition, _, _ = _setup(torch.float64)
+    teacher = LSTMTeacher(sum(p.numel() for n, p in model.named_parameters()
+                              if n in partition.dln)).double()
+    optimizer = torch.optim.Adam(teacher.parameters(), lr=1e-2)
+    result = teach_step(model, partition, teacher, optimizer,
+                        toy_batch(16, 0, torch.float64),
+                        toy_batch(16, 1, torch.float64),
+                        sgd_step(model, partition, 0.1), dln_lr=0.1,
+                        progress=0.5)
+    assert result.applied, result.skip_reason
+    assert all(t.dtype == torch.float64 for t in teacher.state_dict().values()
+               if t.is_floating_point())

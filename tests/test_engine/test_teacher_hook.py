@@ -1,4 +1,5 @@
 """L2TTeacherHook inside a real mmengine Runner on the toy model."""
+import copy
 import json
 import os
 import socket
@@ -8,7 +9,7 @@ import torch
 import torch.multiprocessing as mp
 from mmengine.hooks import Hook
 from mmengine.runner import Runner
-from toy import ToyClassifier, ToyDataset
+from toy import ToyAccuracy, ToyClassifier, ToyDataset
 
 from l2t_mm.engine import L2TTeacherHook
 from l2t_mm.engine.l2t_teacher_hook import CHECKPOINT_KEY, CLASS_WEIGHTS_FILE
@@ -22,10 +23,12 @@ def _loader(dataset):
 
 
 def _runner(work_dir, max_iters, checkpoint_interval, resume=False,
-            teach_dataset=None, launcher='none', **hook_options):
+            teach_dataset=None, launcher='none', load_from=None,
+            teach_loader=None, **hook_options):
     hook = dict(type='L2TTeacherHook',
-                teach_dataloader=_loader(ToyDataset(32, 1) if teach_dataset
-                                         is None else teach_dataset),
+                teach_dataloader=teach_loader or _loader(
+                    ToyDataset(32, 1) if teach_dataset is None else
+                    teach_dataset),
                 interval=2, lookahead_params='all', lookahead_lr=0.1,
                 # The teacher with the most state: ψ, its optimizer, memory.
                 teacher=dict(type='LSTMTeacher'))
@@ -40,6 +43,9 @@ def _runner(work_dir, max_iters, checkpoint_interval, resume=False,
     return Runner(
         model=dict(type=ToyClassifier), work_dir=str(work_dir),
         train_dataloader=_loader(ToyDataset(64, 0)),
+        test_dataloader=_loader(ToyDataset(16, 2)),
+        test_evaluator=dict(type=ToyAccuracy), test_cfg=dict(),
+        load_from=load_from,
         optim_wrapper=dict(optimizer=dict(type='SGD', lr=0.1, momentum=0.9)),
         train_cfg=dict(by_epoch=False, max_iters=max_iters),
         default_hooks=dict(
@@ -222,3 +228,91 @@ def test_invalid_clipping_setting_names_the_key():
     with pytest.raises(ValueError, match='lookahead_max_grad_norm'):
         L2TTeacherHook(teach_dataloader=_loader(ToyDataset(8, 1)),
                        lookahead_max_grad_norm='always')
+
+
+class _Capture(Hook):
+    """Records the teacher hook's state as training starts (after any
+    checkpoint was loaded)."""
+    def before_train(self, runner) -> None:
+        hook = _teacher_hook(runner)
+        self.phi = copy.deepcopy(runner.model.loss_cls.dln.state_dict())
+        self.teacher = copy.deepcopy(hook.teacher.state_dict())
+        self.teach_steps = hook.teach_steps
+        self.teach_batches = hook.teach_batches_in_epoch
+
+
+def test_test_mode_builds_neither_teacher_nor_teach_loader(tmp_path):
+    trust_local_checkpoints()
+    trained = _runner(tmp_path / 'train', max_iters=2, checkpoint_interval=2)
+    trained.train()
+    # A teach split that cannot be built: Runner.test() must not need it.
+    absent = dict(_loader(ToyDataset(8, 1)),
+                  dataset=dict(type='NoSuchTeachDataset'))
+    tester = _runner(tmp_path / 'test', max_iters=2, checkpoint_interval=2,
+                     load_from=str(tmp_path / 'train' / 'iter_2.pth'),
+                     teach_loader=absent)
+    metrics = tester.test()
+    assert 0 <= metrics['accuracy'] <= 1
+    hook = _teacher_hook(tester)
+    assert hook.teacher is None and not hook.training
+    trained_phi = trained.model.loss_cls.dln.state_dict()
+    for name, value in tester.model.loss_cls.dln.state_dict().items():
+        assert torch.equal(value, trained_phi[name]), name
+
+
+@pytest.mark.parametrize('restore', [False, True])
+def test_load_from_takes_phi_and_only_asked_for_teacher_never_the_loader(
+        tmp_path, restore):
+    trust_local_checkpoints()
+    source = _runner(tmp_path / 'source', max_iters=4,
+                     checkpoint_interval=4)
+    source.train()
+    saved = torch.load(tmp_path / 'source' / 'iter_4.pth',
+                       weights_only=False)
+    assert saved[CHECKPOINT_KEY]['teach_batches_in_epoch'] == 2
+    finetune = _runner(tmp_path / 'finetune', max_iters=1,
+                       checkpoint_interval=1,
+                       load_from=str(tmp_path / 'source' / 'iter_4.pth'),
+                       restore_teacher_on_load=restore)
+    capture = _Capture()
+    finetune.register_hook(capture, priority='LOWEST')
+    finetune.train()
+    for name, value in source.model.loss_cls.dln.state_dict().items():
+        assert torch.equal(capture.phi[name], value), name
+    saved_teacher = saved[CHECKPOINT_KEY]['teacher']
+    same = [torch.equal(capture.teacher[name], value)
+            for name, value in saved_teacher.items()]
+    assert all(same) if restore else not all(same)
+    assert capture.teach_steps == 0 and capture.teach_batches == 0
+
+
+def test_teacher_from_another_config_is_refused_with_the_mismatch(tmp_path):
+    trust_local_checkpoints()
+    _runner(tmp_path / 'lstm', max_iters=2, checkpoint_interval=2).train()
+    other = _runner(tmp_path / 'adam', max_iters=1, checkpoint_interval=1,
+                    load_from=str(tmp_path / 'lstm' / 'iter_2.pth'),
+                    restore_teacher_on_load=True,
+                    teacher=dict(type='AdamTeacher'))
+    with pytest.raises(ValueError, match='LSTMTeacher.*AdamTeacher'):
+        other.train()
+
+
+@pytest.mark.parametrize('key, value', [
+    ('dln_lr', 0), ('restore_teacher_on_load', 'yes'), ('interval', 0),
+    ('lookahead_lr', -1.0)])
+def test_bad_hook_options_name_the_key(key, value):
+    with pytest.raises(ValueError, match=key):
+        L2TTeacherHook(teach_dataloader=_loader(ToyDataset(8, 1)),
+                       **{key: value})
+
+
+def test_default_teacher_is_adam_and_has_no_optimizer(tmp_path):
+    runner = _runner(tmp_path, max_iters=2, checkpoint_interval=2,
+                     teacher=None)
+    runner.train()
+    hook = _teacher_hook(runner)
+    assert type(hook.teacher).__name__ == 'AdamTeacher'
+    assert hook.teacher_optimizer is None and hook.teach_steps == 1
+    saved = torch.load(tmp_path / 'iter_2.pth', weights_only=False)
+    assert saved[CHECKPOINT_KEY]['teacher_type'] == 'AdamTeacher'
+    assert saved[CHECKPOINT_KEY]['teacher']['steps'] == 1

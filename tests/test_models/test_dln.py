@@ -64,3 +64,22 @@ def test_meta_gradient_reaches_every_dln_layer_at_init():
         piece = meta_grad[offset:offset + value.numel()]
         offset += value.numel()
         assert piece.abs().sum() > 0, name
+
+
+def test_dln_keeps_the_dtype_and_lookahead_step_the_device():
+    from l2t_mm.engine.student_step import StudentStep
+    from l2t_mm.models import WeightingDLN
+    from l2t_mm.models.l2t_loss import describe_elements
+    dln = WeightingDLN().double()
+    logits = torch.randn(6, 3, dtype=torch.float64)
+    labels = torch.zeros(6, dtype=torch.long)
+    values = torch.rand(6, dtype=torch.float64)
+    shaped = dln(describe_elements(logits, labels, values, False, 0.5))
+    assert shaped.dtype == torch.float64
+    # The meta device stands in for CUDA: a tensor created on the CPU
+    # inside the step would fail to combine with these.
+    param = torch.nn.Parameter(torch.randn(3, device='meta'))
+    optimizer = torch.optim.SGD([param], lr=0.1, momentum=0.9)
+    ahead, _ = StudentStep(optimizer, dict(w=param)).step(
+        dict(w=param), dict(w=torch.randn(3, device='meta')))
+    assert ahead['w'].device.type == 'meta'
