@@ -26,9 +26,10 @@ model = dict(
 train_pipeline = [
     dict(type='LoadImageFromFile'),
     dict(type='LoadAnnotations', with_bbox=True),
+    dict(type='LoadCleanLabels'),  # noise diagnostic only (L2T logs)
     dict(type='RandomFlip', prob=0.5),
     dict(type='Resize', scale=input_size, keep_ratio=True),
-    dict(type='PackDetInputs')
+    dict(type='PackCleanLabels', pack=dict(type='PackDetInputs'))
 ]
 test_pipeline = [
     dict(type='LoadImageFromFile'),

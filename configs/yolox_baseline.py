@@ -22,13 +22,14 @@ model = dict(
 train_pipeline = [
     dict(type='LoadImageFromFile'),
     dict(type='LoadAnnotations', with_bbox=True),
+    dict(type='LoadCleanLabels'),  # noise diagnostic only (L2T logs)
     dict(type='YOLOXHSVRandomAug'),
     dict(type='RandomFlip', prob=0.5),
     dict(type='Resize', scale=img_scale, keep_ratio=True),
     dict(type='Pad', pad_to_square=True,
          pad_val=dict(img=(114.0, 114.0, 114.0))),
     dict(type='FilterAnnotations', min_gt_bbox_wh=(1, 1), keep_empty=False),
-    dict(type='PackDetInputs')
+    dict(type='PackCleanLabels', pack=dict(type='PackDetInputs'))
 ]
 test_pipeline = [
     dict(type='LoadImageFromFile'),

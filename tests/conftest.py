@@ -15,3 +15,14 @@ def shapes_dataset(tmp_path_factory: pytest.TempPathFactory) -> Path:
                             num_teach=4)
     generate_dataset(out, options, workers=1)
     return out
+
+
+@pytest.fixture(scope='session')
+def noisy_shapes_dataset(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Like ``shapes_dataset`` with half the train labels flipped (clean
+    labels kept beside them, as tools/make_dataset.py writes them)."""
+    out = tmp_path_factory.mktemp('noisy_shapes_dataset') / 'shapes'
+    options = ShapesOptions(seed=0, size=128, num_train=8, num_val=4,
+                            num_teach=4, noise_class_flip=0.5)
+    generate_dataset(out, options, workers=1)
+    return out

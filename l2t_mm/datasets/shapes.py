@@ -26,7 +26,7 @@ import shutil
 import tempfile
 import time
 from pathlib import Path
-from typing import Dict, List, Sequence, Tuple, Union
+from typing import Dict, List, Optional, Sequence, Tuple, Union
 
 import cv2
 import numpy as np
@@ -44,7 +44,7 @@ SHAPES_PALETTE = [(220, 20, 60), (0, 130, 230), (255, 160, 0),
                   (150, 60, 200), (0, 170, 110), (120, 120, 120)]
 SPLITS = ('train', 'val', 'teach')
 # Bump when the same options would produce different files.
-GENERATOR_VERSION = 1
+GENERATOR_VERSION = 2  # 2: noisy train boxes record their clean class
 IGNORE_INDEX = 255
 
 _SPLIT_IDS = {'train': 0, 'val': 1, 'teach': 2}
@@ -147,10 +147,12 @@ def _require(name: str, condition: bool, problem: str) -> None:
 
 @dataclasses.dataclass
 class Instance:
-    """One annotated object: 0-based category, visible mask, COCO box."""
+    """One annotated object: 0-based category, visible mask, COCO box, and
+    for a noisy train annotation the category before the noise."""
     category: int
     mask: np.ndarray
     bbox: List[float]
+    clean_category: Optional[int] = None
 
 
 @dataclasses.dataclass
@@ -346,7 +348,8 @@ def apply_label_noise(instances: Sequence[Instance], options: ShapesOptions,
         if drop >= options.noise_drop_box:
             detection.append(
                 Instance(category, mask,
-                         _jitter_box(bbox, corner_shifts, options.size)))
+                         _jitter_box(bbox, corner_shifts, options.size),
+                         clean_category=instance.category))
     return segmentation, detection
 
 
@@ -381,15 +384,20 @@ def segmentation_map(instances: Sequence[Instance],
 
 
 def coco_annotation(instance: Instance) -> dict:
-    """COCO annotation (without ids) with a compressed RLE of the mask."""
+    """COCO annotation (without ids) with a compressed RLE of the mask; a
+    noisy train annotation also carries ``clean_category_id``, the class
+    before the noise (for the noise diagnostic, never for training)."""
     rle = mask_utils.encode(np.asfortranarray(instance.mask.astype(np.uint8)))
-    return dict(
+    annotation = dict(
         category_id=instance.category + 1,
         bbox=instance.bbox,
         area=float(instance.mask.sum()),
         iscrowd=0,
         segmentation=dict(size=[int(s) for s in rle['size']],
                           counts=rle['counts'].decode('ascii')))
+    if instance.clean_category is not None:
+        annotation['clean_category_id'] = instance.clean_category + 1
+    return annotation
 
 
 def _write_png(root: Path, relative_path: str, array: np.ndarray,

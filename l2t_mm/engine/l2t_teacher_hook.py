@@ -14,11 +14,14 @@ from mmengine.runner import BaseLoop
 from torch import Tensor, nn
 
 from ..models.dynamic_loss_module import dynamic_loss_modules
+from .noise_diagnostic import clean_labelled, noise_reports
 from .student_step import StudentStep
 from .teach_step import ParameterPartition, partition_parameters, teach_step
 
 CHECKPOINT_KEY = 'l2t_teacher'
 CLASS_WEIGHTS_FILE = 'l2t_class_weights.jsonl'
+NOISE_ELEMENTS_FILE = 'l2t_noise_elements.json'
+NOISE_SAMPLE_SIZE = 2000  # elements per DLN kept for the weight/loss plot
 
 
 def _mean_over_ranks(tensor: Tensor) -> Tensor:
@@ -60,6 +63,13 @@ class L2TTeacherHook(Hook):
     classification DLN (over the interval's training batches, all ranks) is
     appended to ``<log_dir>/l2t_class_weights.jsonl``: too many values for
     the text log, read by ``tools/analyze_teacher.py``.
+
+    Noise diagnostic: when the training batches carry clean labels next to
+    the noisy ones (``l2t_mm.datasets.clean_labels``), every teach step
+    logs ``l2t/noise_auc/<module>``, how well low DLN weights pick out the
+    elements whose labels were corrupted (0.5: blind), and rewrites
+    ``<log_dir>/l2t_noise_elements.json`` with a sample of (loss, weight,
+    corrupted) per DLN (rank 0's batch).
 
     Args:
         teach_dataloader: dataloader config (or instance) of held-out data
@@ -158,6 +168,7 @@ class L2TTeacherHook(Hook):
         self._teach_iterator: Optional[Iterator] = None
         self._warned_zero: set = set()
         self._warned_approximate = False
+        self._said_noise_off = False
         self._loss_modules: Dict[str, nn.Module] = {}
         self._class_names: Optional[List[str]] = None
 
@@ -265,6 +276,7 @@ class L2TTeacherHook(Hook):
             return
         self.teach_steps += 1
         hub.update_scalar('train/l2t/teach_steps', self.teach_steps)
+        self._diagnose_noise(runner, model, train_data)
         for key in ('train_loss', 'val_loss_before', 'val_loss_after',
                     'meta_grad_norm', 'update_norm'):
             value = getattr(result, key)
@@ -277,6 +289,36 @@ class L2TTeacherHook(Hook):
                     f'L2T: the DLN of {module!r} got an exactly zero '
                     'meta-gradient, so it cannot learn. Include its head in '
                     "L2TTeacherHook.lookahead_params (e.g. 'head' or 'all').")
+
+    def _diagnose_noise(self, runner, model: nn.Module,
+                        train_data: dict) -> None:
+        clean_data = clean_labelled(train_data)
+        if clean_data is None:
+            if not self._said_noise_off:
+                self._said_noise_off = True
+                runner.logger.info(
+                    'L2T: noise diagnostic off: the training batches carry '
+                    'no clean labels (see l2t_mm.datasets.clean_labels).')
+            return
+        reports = noise_reports(model, train_data, clean_data)
+        record = {}
+        generator = torch.Generator().manual_seed(runner.iter)
+        for name, report in reports.items():
+            if report.auc == report.auc:  # NaN: nothing corrupted here
+                runner.message_hub.update_scalar(
+                    f'train/l2t/noise_auc/{name}', report.auc)
+            keep = torch.randperm(report.num_elements, generator=generator)
+            keep = keep[:NOISE_SAMPLE_SIZE].to(report.values.device)
+            record[name] = dict(
+                auc=report.auc, elements=report.num_elements,
+                corrupted_elements=report.num_corrupted,
+                loss=report.values[keep].tolist(),
+                weight=report.weights[keep].tolist(),
+                corrupted=report.corrupted[keep].tolist())
+        if record and is_main_process():
+            with open(osp.join(runner.log_dir, NOISE_ELEMENTS_FILE),
+                      'w') as file:
+                json.dump(dict(iter=runner.iter + 1, modules=record), file)
 
     def _student(self, runner) -> nn.Module:
         model = runner.model

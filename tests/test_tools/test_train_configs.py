@@ -44,10 +44,10 @@ def _train(config: str, work_dir: Path, data_root: Path, extra=()) -> list:
 
 
 @pytest.mark.parametrize('config', sorted(L2T_CONFIGS))
-def test_l2t_config_trains_teaches_and_evaluates(config, shapes_dataset,
+def test_l2t_config_trains_teaches_and_evaluates(config, noisy_shapes_dataset,
                                                  tmp_path):
     hook_index, loss_terms, metric = L2T_CONFIGS[config]
-    scalars = _train(config, tmp_path, shapes_dataset, [
+    scalars = _train(config, tmp_path, noisy_shapes_dataset, [
         f'custom_hooks.{hook_index}.interval=1',
         f'custom_hooks.{hook_index}.teach_dataloader.batch_size=2'
     ])
@@ -74,6 +74,14 @@ def test_l2t_config_trains_teaches_and_evaluates(config, shapes_dataset,
     per_class = lines[-1]['modules'][classification]
     assert len(per_class['mean']) == len(lines[-1]['classes'])
     assert 'circle' in lines[-1]['classes']
+    # The noise diagnostic: clean labels travel with the noisy ones, so the
+    # classification DLN's weights are ranked against the corrupted ones.
+    assert 0 <= last[f'l2t/noise_auc/{classification}'] <= 1, sorted(last)
+    [elements] = tmp_path.rglob('l2t_noise_elements.json')
+    sample = json.loads(elements.read_text())['modules'][classification]
+    assert sample['corrupted_elements'] > 0
+    assert len(sample['loss']) == len(sample['weight']) == len(
+        sample['corrupted']) > 0
 
 
 @pytest.mark.parametrize('config', sorted(BASELINES))

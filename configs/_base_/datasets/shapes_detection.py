@@ -23,8 +23,12 @@ shapes_classes = ('circle', 'square', 'triangle', 'star', 'hexagon', 'cross')
 shapes_palette = [(220, 20, 60), (0, 130, 230), (255, 160, 0), (150, 60, 200),
                   (0, 170, 110), (120, 120, 120)]
 
+# CocoWithCleanLabels: CocoDataset that also keeps each noisy box's clean
+# class (`clean_category_id`, written by tools/make_dataset.py), for the
+# noise diagnostic only; with a training pipeline that does not load them
+# (LoadCleanLabels) it is exactly CocoDataset.
 shapes_det_train_dataset = dict(
-    type='CocoDataset',
+    type='CocoWithCleanLabels',
     data_root=shapes_data_root,
     ann_file='annotations/instances_train.json',
     data_prefix=dict(img='img_dir/train/'),

@@ -53,11 +53,14 @@ shapes_seg_val_evaluator = dict(type='IoUMetric', iou_metrics=['mIoU'])
 # Complete dataloaders for 256x256 shapes images (mmseg's dataset base
 # configs carry their pipelines too); a model config assigns them, e.g.
 # `train_dataloader = _base_.shapes_seg_train_dataloader`.
+# LoadCleanLabels/PackCleanLabels carry the clean map of a noisy train image
+# (ann_dir_clean/) for the noise diagnostic only; nothing trains on it.
 shapes_seg_train_pipeline = [
     dict(type='LoadImageFromFile'),
     dict(type='LoadAnnotations'),
+    dict(type='LoadCleanLabels'),
     dict(type='RandomFlip', prob=0.5),
-    dict(type='PackSegInputs')
+    dict(type='PackCleanLabels', pack=dict(type='PackSegInputs'))
 ]
 shapes_seg_test_pipeline = [
     dict(type='LoadImageFromFile'),
