@@ -40,6 +40,7 @@ from l2t_mm.utils.launch import load_config, task_of  # noqa: E402
 from l2t_mm.utils.run_logs import (read_per_class_iou,  # noqa: E402
                                    read_scalars)
 
+NOISE_AUC_PREFIX = 'l2t/noise_auc/'
 METRICS = {
     'detection': ['coco/bbox_mAP', 'coco/bbox_mAP_50', 'coco/bbox_mAP_s'],
     'segmentation': ['mIoU', 'aAcc'],
@@ -281,8 +282,15 @@ def summarise_run(work_dir: Path, task: str, window: int) -> dict:
     times[-1] += teach_times[-1]
     final = val_rows[-1] if val_rows else {}
     metrics = {name: final.get(name) for name in METRICS[task]}
+    # The last noise AUC each DLN logged (runs on data with clean labels).
+    noise_auc = {}
+    for row in train_rows:
+        for key, value in row.items():
+            if key.startswith(NOISE_AUC_PREFIX):
+                noise_auc[key[len(NOISE_AUC_PREFIX):]] = value
     result = dict(
         metrics=metrics,
+        noise_auc=noise_auc,
         time_per_iter_s=robust_time_per_iter(times, window),
         time_per_iter_mean_s=statistics.mean(times[WARMUP_ITERS:] or times),
         teach_time_share=sum(teach_times) / sum(times),
@@ -294,6 +302,16 @@ def summarise_run(work_dir: Path, task: str, window: int) -> dict:
     if task == 'segmentation':
         result['per_class_iou'] = read_per_class_iou(work_dir)
     return result
+
+
+def classification_noise_auc(run: dict) -> Optional[float]:
+    """The final noise AUC of the run's classification DLN (a detector's
+    ``loss_cls``, a segmenter's decode head), the one whose labels the
+    class flips corrupt; ``None`` without one."""
+    for module, value in sorted(run.get('noise_auc', {}).items()):
+        if module.endswith('loss_cls') or module.startswith('decode_head'):
+            return value
+    return None
 
 
 def mean_std(values: List[Optional[float]]) -> Dict[str, Optional[float]]:
@@ -318,6 +336,8 @@ def summarise(runs: List[dict], task: str) -> dict:
         for key in ('time_per_iter_s', 'time_per_iter_mean_s', 'peak_rss_mb',
                     'teach_time_share'):
             summary[variant][key] = mean_std([r[key] for r in group])
+        summary[variant]['noise_auc'] = mean_std(
+            [classification_noise_auc(r) for r in group])
     base = summary['baseline']
     others = [name for name in names if name != 'baseline']
     summary['ratios'] = {
@@ -344,14 +364,15 @@ def _fmt(value, digits: int = 3) -> str:
 def markdown(report: dict) -> str:
     task = report['benchmark']['task']
     names = METRICS[task]
-    header = ['variant', 'seed', *names, 's/iter', 'teach share',
-              'peak RSS (MB)']
+    header = ['variant', 'seed', *names, 'noise AUC', 's/iter',
+              'teach share', 'peak RSS (MB)']
     lines = ['| ' + ' | '.join(header) + ' |',
              '|' + '---|' * len(header)]
     for run in report['runs']:
         lines.append('| ' + ' | '.join([
             run['variant'], str(run['seed']),
             *[_fmt(run['metrics'][n]) for n in names],
+            _fmt(classification_noise_auc(run)),
             _fmt(run['time_per_iter_s']), _fmt(run['teach_time_share']),
             _fmt(run['peak_rss_mb'], 0)
         ]) + ' |')
@@ -363,6 +384,7 @@ def markdown(report: dict) -> str:
                  for n in names]
         lines.append('| ' + ' | '.join([
             f'**{variant} mean ± std**', '', *cells,
+            f"{_fmt(s['noise_auc']['mean'])} ± {_fmt(s['noise_auc']['std'])}",
             _fmt(s['time_per_iter_s']['mean']),
             _fmt(s['teach_time_share']['mean']),
             _fmt(s['peak_rss_mb']['mean'], 0)
@@ -374,6 +396,9 @@ def markdown(report: dict) -> str:
                      f"per iteration {ratios['time_per_iter_s']:.2f}x, peak "
                      f"RSS {ratios['peak_rss_mb']:.2f}x, {names[0]} "
                      f'{_fmt(delta, 4)} (mean difference).')
+    lines.append('noise AUC: how well low weights of the classification '
+                 'DLN pick out corrupted labels at the last teach step (0.5: '
+                 'blind; n/a without clean labels or teacher).')
     lines.append(f"s/iter is the median over windows of "
                  f"{report['benchmark']['timing_window']} iterations (one "
                  'teach interval) of their mean time.')

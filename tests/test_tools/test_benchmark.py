@@ -8,9 +8,10 @@ from tool_helpers import run_quick_benchmark, run_tool
 
 
 @pytest.fixture(scope='module')
-def quick_report(shapes_dataset, tmp_path_factory):
+def quick_report(noisy_shapes_dataset, tmp_path_factory):
     out = tmp_path_factory.mktemp('benchmark')
-    result = run_quick_benchmark('configs/fcn_l2t.py', shapes_dataset, out)
+    result = run_quick_benchmark('configs/fcn_l2t.py', noisy_shapes_dataset,
+                                 out)
     assert result.returncode == 0, result.stderr[-3000:]
     return out, result.stdout
 
@@ -35,9 +36,20 @@ def test_report_schema(quick_report):
                for r in runs if r['variant'] == 'l2t')
     assert all(r['teach_steps'] == 0 and r['teach_time_share'] == 0
                for r in runs if r['variant'] == 'baseline')
+    # Noisy labels with clean ones beside them: the L2T runs report how well
+    # their DLNs' weights find the corrupted pixels; baselines cannot.
+    for run in runs:
+        if run['variant'] == 'l2t':
+            assert set(run['noise_auc']) == {'decode_head.loss_decode',
+                                             'auxiliary_head.loss_decode'}
+            assert all(0 <= v <= 1 for v in run['noise_auc'].values())
+        else:
+            assert run['noise_auc'] == {}
+    assert report['summary']['l2t']['noise_auc']['n'] == 2
+    assert report['summary']['baseline']['noise_auc']['n'] == 0
     for plot in report['plots']:
         assert (out / plot.split('/')[-1]).stat().st_size > 1000
-    assert '| variant | seed | mIoU' in stdout
+    assert '| variant | seed | mIoU' in stdout and '| noise AUC |' in stdout
 
 
 def test_ratios_come_from_the_measured_runs(quick_report):
