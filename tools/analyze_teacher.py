@@ -14,8 +14,14 @@ per class of each classification loss, one panel per loss. From the
 checkpoint named in WORK_DIR/last_checkpoint it reads where the teacher left
 φ: the norm (and, for one-element tensors, the value) of every DLN
 parameter, e.g. a WeightingDLN's output bias, which starts at log(e - 1).
-Writes ``teacher_analysis.png``, ``class_weights.png`` (if the run has
-per-class weights) and ``teacher_analysis.json``.
+With clean labels beside the noisy ones it also draws the noise AUC of
+every DLN over training (how well low weights pick out corrupted labels;
+0.5 = blind) and, from ``l2t_noise_elements.json``, each DLN's weight
+against its element's loss at the last teach step, corrupted elements in
+red (the Meta-Weight-Net figure). Writes ``teacher_analysis.png``,
+``class_weights.png`` (if the run has per-class weights),
+``noise_weights.png`` (if it has clean labels) and
+``teacher_analysis.json``.
 """
 import argparse
 import json
@@ -32,10 +38,11 @@ sys.path.insert(0, str(REPO))
 
 from l2t_mm.utils.checkpoint import load_from_trusted_local  # noqa: E402
 from l2t_mm.utils.run_logs import (read_class_weights,  # noqa: E402
-                                   read_scalars)
+                                   read_noise_elements, read_scalars)
 
 WEIGHT_KEY = re.compile(r'^l2t/w/(?P<module>.+)/(?P<stat>[^/]+)$')
 SLOPE_PREFIX = 'l2t/slope/'
+NOISE_AUC_PREFIX = 'l2t/noise_auc/'
 TEACH_KEYS = ('meta_grad_norm', 'update_norm', 'val_loss_before',
               'val_loss_after')
 
@@ -48,6 +55,7 @@ def collect(rows: list) -> dict:
     """
     weights = defaultdict(lambda: defaultdict(list))
     slopes = defaultdict(list)
+    noise_auc = defaultdict(list)
     teach = defaultdict(list)
     steps_seen = 0
     for row in rows:
@@ -60,6 +68,9 @@ def collect(rows: list) -> dict:
                     (row['iter'], value))
             elif key.startswith(SLOPE_PREFIX):
                 slopes[key[len(SLOPE_PREFIX):]].append((row['iter'], value))
+            elif key.startswith(NOISE_AUC_PREFIX):
+                noise_auc[key[len(NOISE_AUC_PREFIX):]].append(
+                    (row['iter'], value))
         steps = row.get('l2t/teach_steps', steps_seen)
         if steps > steps_seen:
             for key in TEACH_KEYS:  # val_loss_after: learned teachers only
@@ -70,7 +81,8 @@ def collect(rows: list) -> dict:
         raise SystemExit('analyze_teacher.py: the run logged no l2t/ '
                          'scalars; was it trained with L2TTeacherHook?')
     return dict(weights={m: dict(s) for m, s in weights.items()},
-                slopes=dict(slopes), teach=dict(teach),
+                slopes=dict(slopes), noise_auc=dict(noise_auc),
+                teach=dict(teach),
                 teach_steps=steps_seen)
 
 
@@ -78,7 +90,9 @@ def plot(series: dict, path: Path) -> None:
     import matplotlib
     matplotlib.use('Agg')
     import matplotlib.pyplot as plt
-    fig, axes = plt.subplots(4, 1, figsize=(7, 13), sharex=True)
+    panels = 5 if series['noise_auc'] else 4
+    fig, axes = plt.subplots(panels, 1, figsize=(7, 3.2 * panels),
+                             sharex=True)
     for module, stats in sorted(series['weights'].items()):
         for stat, points in sorted(stats.items()):
             if stat in ('min', 'max'):
@@ -111,7 +125,15 @@ def plot(series: dict, path: Path) -> None:
     axes[3].set_ylabel('DLN hidden slope (0: saturated)')
     if series['slopes']:
         axes[3].legend(fontsize=6)
-    axes[3].set_xlabel('iteration')
+    if series['noise_auc']:
+        for module, points in sorted(series['noise_auc'].items()):
+            xs, ys = zip(*points)
+            axes[4].plot(xs, ys, marker='.', label=module, linewidth=1)
+        axes[4].axhline(0.5, color='grey', linewidth=0.5, linestyle=':')
+        axes[4].set_ylim(0, 1)
+        axes[4].set_ylabel('noise AUC (0.5: blind)')
+        axes[4].legend(fontsize=6)
+    axes[-1].set_xlabel('iteration')
     fig.tight_layout()
     fig.savefig(path, dpi=100)
     plt.close(fig)
@@ -154,6 +176,36 @@ def plot_classes(class_series: dict, path: Path) -> None:
     plt.close(fig)
 
 
+def plot_noise_elements(elements: dict, path: Path) -> None:
+    """Weight against stock loss per element at the last teach step,
+    corrupted elements in red: a DLN that found the noise puts them low."""
+    import matplotlib
+    matplotlib.use('Agg')
+    import matplotlib.pyplot as plt
+    modules = sorted(elements['modules'])
+    fig, axes = plt.subplots(len(modules), 1, figsize=(6, 3.2 * len(modules)),
+                             squeeze=False)
+    for ax, module in zip(axes[:, 0], modules):
+        sample = elements['modules'][module]
+        for corrupted, colour, label in ((False, 'tab:blue', 'clean'),
+                                         (True, 'tab:red', 'corrupted')):
+            points = [(loss, weight) for loss, weight, flag in zip(
+                sample['loss'], sample['weight'], sample['corrupted'])
+                      if flag == corrupted]
+            if points:
+                xs, ys = zip(*points)
+                ax.scatter(xs, ys, s=3, alpha=0.4, color=colour, label=label)
+        ax.set_xscale('log')
+        ax.set_title(f"{module} at iter {elements['iter']}: noise AUC "
+                     f"{sample['auc']:.3f}", fontsize=9)
+        ax.set_xlabel('stock loss of the element')
+        ax.set_ylabel('DLN weight')
+        ax.legend(fontsize=7)
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+
+
 def summarise(series: dict) -> dict:
     """First and last mean weight of each DLN, its hidden units' slope, and
     the update norms."""
@@ -176,6 +228,10 @@ def summarise(series: dict) -> dict:
         module: dict(first=points[0][1], last=points[-1][1],
                      min=min(value for _, value in points))
         for module, points in series['slopes'].items()
+    }
+    summary['noise_auc'] = {
+        module: dict(first=points[0][1], last=points[-1][1])
+        for module, points in series['noise_auc'].items()
     }
     updates = [v for _, v in series['teach'].get('update_norm', [])]
     if updates:
@@ -229,6 +285,10 @@ def main(argv=None) -> int:
     if series['classes']:
         plot_classes(series['classes'], out / 'class_weights.png')
         written.append(out / 'class_weights.png')
+    elements = read_noise_elements(args.work_dir)
+    if elements:
+        plot_noise_elements(elements, out / 'noise_weights.png')
+        written.append(out / 'noise_weights.png')
     summary = summarise(series)
     summary['dln_parameters'] = read_dln_parameters(
         Path(args.work_dir), sorted(summary['modules']))

@@ -3,7 +3,9 @@ per-class table mmseg's IoUMetric prints into the text log."""
 import json
 import re
 from pathlib import Path
-from typing import Dict, List, Union
+from typing import Dict, List, Optional, Union
+
+from ..engine.l2t_teacher_hook import CLASS_WEIGHTS_FILE, NOISE_ELEMENTS_FILE
 
 PathLike = Union[str, Path]
 
@@ -27,10 +29,18 @@ def read_scalars(work_dir: PathLike) -> List[dict]:
 def read_class_weights(work_dir: PathLike) -> List[dict]:
     """Lines of the newest run's ``l2t_class_weights.jsonl`` (written by
     ``L2TTeacherHook`` once per teach interval); empty if there is none."""
-    path = newest_run_dir(work_dir) / 'l2t_class_weights.jsonl'
+    path = newest_run_dir(work_dir) / CLASS_WEIGHTS_FILE
     if not path.is_file():
         return []
     return [json.loads(line) for line in path.read_text().splitlines()]
+
+
+def read_noise_elements(work_dir: PathLike) -> Optional[dict]:
+    """The newest run's last ``l2t_noise_elements.json``: a sample of
+    (loss, weight, corrupted) per DLN at the last teach step; ``None`` if
+    the run had no clean labels."""
+    path = newest_run_dir(work_dir) / NOISE_ELEMENTS_FILE
+    return json.loads(path.read_text()) if path.is_file() else None
 
 
 def read_per_class_iou(work_dir: PathLike) -> Dict[str, float]:
