@@ -1,6 +1,6 @@
 """``HoldoutDataset``: split a training set once into a train and a teach
 part, so the teacher's held-out batches come from data the student never
-trains on (``../shared/METHOD.md``, "The held-out batch")."""
+trains on (docs/method.md, "Held-out data")."""
 from typing import List, Union
 
 import torch
