@@ -1,5 +1,7 @@
-# Two user-facing targets: `make train` and `make test`. Both run the same
-# idempotent set-up first; once it is done it costs a timestamp check.
+# Two user-facing targets: `make train` and `make test` (lint, then every
+# test). Both run the same idempotent set-up first; once it is done it costs
+# a timestamp check. `make test-fast`: lint and the fast tier only (unit
+# tests, no training through the tools; under a minute).
 PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
@@ -10,7 +12,7 @@ CONFIG ?= configs/yolo_l2t.py
 TORCH_VERSION := 2.13.0
 MMCV_VERSION := 2.1.0
 
-.PHONY: setup data train test clean-venv
+.PHONY: setup data train lint test test-fast clean-venv
 
 setup: $(SETUP_STAMP)
 
@@ -38,8 +40,14 @@ data: $(DATA)/manifest.json
 train: setup data
 	$(PY) tools/train.py $(CONFIG)
 
-test: setup
+lint: setup
+	$(PY) -m flake8 l2t_mm tools tests configs setup.py
+
+test: lint
 	$(PY) -m pytest tests
+
+test-fast: lint
+	$(PY) -m pytest -m "not slow" tests
 
 clean-venv:
 	rm -rf $(VENV)

@@ -11,7 +11,9 @@ def read_version() -> str:
 def read_requirements() -> list:
     with open('requirements.txt') as f:
         lines = (line.split('#')[0].strip() for line in f)
-        return [line for line in lines if line and not line.startswith('pytest')]
+        # Test and lint tools are for developers, not a runtime dependency.
+        return [line for line in lines
+                if line and not line.startswith(('pytest', 'flake8'))]
 
 
 setup(
@@ -21,5 +23,6 @@ setup(
     'for mmdetection 3.x and mmsegmentation 1.x',
     packages=find_packages(include=['l2t_mm', 'l2t_mm.*']),
     python_requires='>=3.9',
-    install_requires=['torch>=2.1', 'mmcv>=2.1.0,<2.2.0'] + read_requirements(),
+    install_requires=['torch>=2.1', 'mmcv>=2.1.0,<2.2.0'] +
+    read_requirements(),
 )

@@ -1,4 +1,4 @@
-"""Fixtures shared by the whole test suite."""
+"""Fixtures shared by the whole test suite, and its two tiers."""
 from pathlib import Path
 
 import pytest
@@ -26,3 +26,11 @@ def noisy_shapes_dataset(tmp_path_factory: pytest.TempPathFactory) -> Path:
                             num_teach=4, noise_class_flip=0.5)
     generate_dataset(out, options, workers=1)
     return out
+
+
+def pytest_collection_modifyitems(items) -> None:
+    """Tests under tests/test_tools train through the tools in subprocesses
+    (minutes): the slow tier. Everything else is the fast tier."""
+    for item in items:
+        if 'test_tools' in item.path.parts:
+            item.add_marker(pytest.mark.slow)
