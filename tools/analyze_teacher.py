@@ -25,7 +25,6 @@ red (the Meta-Weight-Net figure). Writes ``teacher_analysis.png``,
 """
 import argparse
 import json
-import re
 import sys
 import warnings
 from collections import defaultdict
@@ -36,13 +35,13 @@ warnings.filterwarnings('ignore', message='pkg_resources is deprecated')
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
+from l2t_mm.engine.log_schema import (NOISE_AUC_PREFIX,  # noqa: E402
+                                      SLOPE_PREFIX, WEIGHT_KEY,
+                                      taught_in, teach_result_key)
 from l2t_mm.utils.checkpoint import load_from_trusted_local  # noqa: E402
 from l2t_mm.utils.run_logs import (read_class_weights,  # noqa: E402
                                    read_noise_elements, read_scalars)
 
-WEIGHT_KEY = re.compile(r'^l2t/w/(?P<module>.+)/(?P<stat>[^/]+)$')
-SLOPE_PREFIX = 'l2t/slope/'
-NOISE_AUC_PREFIX = 'l2t/noise_auc/'
 TEACH_KEYS = ('meta_grad_norm', 'update_norm', 'val_loss_before',
               'val_loss_after')
 
@@ -71,12 +70,13 @@ def collect(rows: list) -> dict:
             elif key.startswith(NOISE_AUC_PREFIX):
                 noise_auc[key[len(NOISE_AUC_PREFIX):]].append(
                     (row['iter'], value))
-        steps = row.get('l2t/teach_steps', steps_seen)
-        if steps > steps_seen:
+        steps = taught_in(row, steps_seen)
+        if steps is not None:
             for key in TEACH_KEYS:  # val_loss_after: learned teachers only
-                if f'l2t/{key}' in row:
-                    teach[key].append((row['iter'], row[f'l2t/{key}']))
-        steps_seen = steps
+                if teach_result_key(key) in row:
+                    teach[key].append((row['iter'],
+                                       row[teach_result_key(key)]))
+            steps_seen = steps
     if not weights and not teach:
         raise SystemExit('analyze_teacher.py: the run logged no l2t/ '
                          'scalars; was it trained with L2TTeacherHook?')

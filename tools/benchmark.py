@@ -35,12 +35,13 @@ from mmengine.config import DictAction  # noqa: E402
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
+from l2t_mm.engine.log_schema import (NOISE_AUC_PREFIX,  # noqa: E402
+                                      TEACH_TIME, taught_in)
 from l2t_mm.utils.derive import derive_pair  # noqa: E402
 from l2t_mm.utils.launch import load_config, task_of  # noqa: E402
 from l2t_mm.utils.run_logs import (read_per_class_iou,  # noqa: E402
                                    read_scalars)
 
-NOISE_AUC_PREFIX = 'l2t/noise_auc/'
 METRICS = {
     'detection': ['coco/bbox_mAP', 'coco/bbox_mAP_50', 'coco/bbox_mAP_s'],
     'segmentation': ['mIoU', 'aAcc'],
@@ -271,10 +272,9 @@ def summarise_run(work_dir: Path, task: str, window: int) -> dict:
             val_rows.append(dict(row, step=last_iter))
     teach_times, previous_steps = [], 0
     for row in train_rows:
-        steps = row.get('l2t/teach_steps', previous_steps)
-        teach_times.append(row['l2t/teach_time'] if steps > previous_steps
-                           else 0.0)
-        previous_steps = steps
+        steps = taught_in(row, previous_steps)
+        teach_times.append(0.0 if steps is None else row[TEACH_TIME])
+        previous_steps = steps or previous_steps
     # IterTimerHook times an iteration from one after_train_iter to the next,
     # so a teach step is counted in the *next* iteration's time; the final
     # iteration's teach step is in no row and is added here.

@@ -14,13 +14,15 @@ from mmengine.runner import BaseLoop
 from torch import Tensor, nn
 
 from ..models.dynamic_loss_module import dynamic_loss_modules
+from .log_schema import (CLASS_WEIGHTS_FILE, NOISE_AUC_PREFIX,
+                         NOISE_ELEMENTS_FILE, SKIPPED_STEPS, SLOPE_PREFIX,
+                         TEACH_RESULTS, TEACH_STEPS, TEACH_TIME, hub_key,
+                         teach_result_key, weight_key)
 from .noise_diagnostic import clean_labelled, noise_reports
 from .student_step import StudentStep
 from .teach_step import ParameterPartition, partition_parameters, teach_step
 
 CHECKPOINT_KEY = 'l2t_teacher'
-CLASS_WEIGHTS_FILE = 'l2t_class_weights.jsonl'
-NOISE_ELEMENTS_FILE = 'l2t_noise_elements.json'
 NOISE_SAMPLE_SIZE = 2000  # elements per DLN kept for the weight/loss plot
 
 
@@ -266,22 +268,21 @@ class L2TTeacherHook(Hook):
             reduce_mean=_mean_over_ranks)
         elapsed = time.perf_counter() - start
         hub = runner.message_hub
-        hub.update_scalar('train/l2t/teach_time', elapsed)
+        hub.update_scalar(hub_key(TEACH_TIME), elapsed)
         if not result.applied:
             self.skipped_steps += 1
-            hub.update_scalar('train/l2t/skipped_steps', self.skipped_steps)
+            hub.update_scalar(hub_key(SKIPPED_STEPS), self.skipped_steps)
             runner.logger.warning(
                 f'L2T: skipped the teach step at iter {runner.iter + 1} '
                 f'({result.skip_reason}); φ, ψ and the student are unchanged.')
             return
         self.teach_steps += 1
-        hub.update_scalar('train/l2t/teach_steps', self.teach_steps)
+        hub.update_scalar(hub_key(TEACH_STEPS), self.teach_steps)
         self._diagnose_noise(runner, model, train_data)
-        for key in ('train_loss', 'val_loss_before', 'val_loss_after',
-                    'meta_grad_norm', 'update_norm'):
+        for key in TEACH_RESULTS:
             value = getattr(result, key)
             if value == value:  # NaN: not measured (AdamTeacher: no after)
-                hub.update_scalar(f'train/l2t/{key}', value)
+                hub.update_scalar(hub_key(teach_result_key(key)), value)
         for module in result.zero_meta_grad_modules:
             if module not in self._warned_zero:
                 self._warned_zero.add(module)
@@ -306,7 +307,7 @@ class L2TTeacherHook(Hook):
         for name, report in reports.items():
             if report.auc == report.auc:  # NaN: nothing corrupted here
                 runner.message_hub.update_scalar(
-                    f'train/l2t/noise_auc/{name}', report.auc)
+                    hub_key(NOISE_AUC_PREFIX + name), report.auc)
             keep = torch.randperm(report.num_elements, generator=generator)
             keep = keep[:NOISE_SAMPLE_SIZE].to(report.values.device)
             record[name] = dict(
@@ -370,10 +371,11 @@ class L2TTeacherHook(Hook):
         hub = runner.message_hub
         for name, module in self._loss_modules.items():
             for stat, value in module.weight_summary().items():
-                hub.update_scalar(f'train/l2t/w/{name}/{stat}', float(value))
+                hub.update_scalar(hub_key(weight_key(name, stat)),
+                                  float(value))
             slope = module.hidden_slope()
             if slope is not None:
-                hub.update_scalar(f'train/l2t/slope/{name}', float(slope))
+                hub.update_scalar(hub_key(SLOPE_PREFIX + name), float(slope))
 
     def _write_class_weights(self, runner) -> None:
         record = {}

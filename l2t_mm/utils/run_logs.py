@@ -5,7 +5,7 @@ import re
 from pathlib import Path
 from typing import Dict, List, Optional, Union
 
-from ..engine.l2t_teacher_hook import CLASS_WEIGHTS_FILE, NOISE_ELEMENTS_FILE
+from ..engine.log_schema import CLASS_WEIGHTS_FILE, NOISE_ELEMENTS_FILE
 
 PathLike = Union[str, Path]
 

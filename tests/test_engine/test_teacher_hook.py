@@ -12,7 +12,8 @@ from mmengine.runner import Runner
 from toy import ToyAccuracy, ToyClassifier, ToyDataset
 
 from l2t_mm.engine import L2TTeacherHook
-from l2t_mm.engine.l2t_teacher_hook import CHECKPOINT_KEY, CLASS_WEIGHTS_FILE
+from l2t_mm.engine.l2t_teacher_hook import CHECKPOINT_KEY
+from l2t_mm.engine.log_schema import CLASS_WEIGHTS_FILE
 from l2t_mm.utils import trust_local_checkpoints
 
 

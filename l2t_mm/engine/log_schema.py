@@ -1,0 +1,49 @@
+"""What an L2T run writes, named once: the hook writes these keys and files,
+``tools/benchmark.py``, ``tools/analyze_teacher.py`` and
+``l2t_mm/utils/run_logs.py`` read them.
+
+Scalars are logged to mmengine's message hub as ``train/<key>`` and appear
+in ``vis_data/scalars.json`` (and the text log) as ``<key>``.
+"""
+import re
+from typing import Optional
+
+# Files in the run's log folder (<work_dir>/<timestamp>/).
+CLASS_WEIGHTS_FILE = 'l2t_class_weights.jsonl'
+NOISE_ELEMENTS_FILE = 'l2t_noise_elements.json'
+
+# Per teach step.
+TEACH_STEPS = 'l2t/teach_steps'  # count of applied teach steps so far
+SKIPPED_STEPS = 'l2t/skipped_steps'
+TEACH_TIME = 'l2t/teach_time'
+TEACH_RESULTS = ('train_loss', 'val_loss_before', 'val_loss_after',
+                 'meta_grad_norm', 'update_norm')  # fields of TeachResult
+NOISE_AUC_PREFIX = 'l2t/noise_auc/'  # + DLN module name
+# Per iteration.
+SLOPE_PREFIX = 'l2t/slope/'  # + DLN module name
+WEIGHT_KEY = re.compile(r'^l2t/w/(?P<module>.+)/(?P<stat>[^/]+)$')
+
+
+def teach_result_key(field: str) -> str:
+    """Scalar key of a :class:`~l2t_mm.engine.teach_step.TeachResult`
+    field."""
+    return f'l2t/{field}'
+
+
+def weight_key(module: str, stat: str) -> str:
+    """Scalar key of a DLN weight statistic (``mean``/``min``/``max``, or a
+    loss term's name for a term weighting)."""
+    return f'l2t/w/{module}/{stat}'
+
+
+def hub_key(key: str) -> str:
+    """The message-hub name under which ``key`` reaches scalars.json."""
+    return f'train/{key}'
+
+
+def taught_in(row: dict, steps_before: int) -> Optional[int]:
+    """The teach-step count of a scalars.json training row if a teach step
+    was applied in it (the count advanced past ``steps_before``), else
+    ``None``. Rows without a new teach step repeat the last values."""
+    steps = row.get(TEACH_STEPS, steps_before)
+    return steps if steps > steps_before else None

@@ -1,0 +1,25 @@
+"""The log schema names what the teach step reports, and one rule decides
+whether a log row holds a teach step."""
+import dataclasses
+
+from l2t_mm.engine.log_schema import (TEACH_RESULTS, TEACH_STEPS, taught_in,
+                                      teach_result_key, weight_key,
+                                      WEIGHT_KEY)
+from l2t_mm.engine.teach_step import TeachResult
+
+
+def test_every_logged_result_is_a_teach_result_field():
+    fields = {field.name for field in dataclasses.fields(TeachResult)}
+    assert set(TEACH_RESULTS) <= fields
+    assert teach_result_key('meta_grad_norm') == 'l2t/meta_grad_norm'
+
+
+def test_weight_keys_parse_back_to_module_and_statistic():
+    match = WEIGHT_KEY.match(weight_key('bbox_head.loss_cls', 'mean'))
+    assert (match['module'], match['stat']) == ('bbox_head.loss_cls', 'mean')
+
+
+def test_a_row_holds_a_teach_step_only_when_the_count_advanced():
+    assert taught_in({TEACH_STEPS: 3}, 2) == 3
+    assert taught_in({TEACH_STEPS: 3}, 3) is None  # repeated from before
+    assert taught_in({'loss': 1.0}, 3) is None  # no teach scalars yet
