@@ -17,10 +17,11 @@ the step, so the student is exactly as it was, and BatchNorm running
 statistics are only updated on copies. Nothing is committed unless every
 quantity is finite.
 """
+import contextlib
 from dataclasses import dataclass, field
-from typing import Callable, Dict, List, Optional, Sequence, Union
-
 from math import nan
+from typing import (Callable, Dict, Iterator, List, Optional, Sequence,
+                    Union)
 
 import torch
 from torch import Tensor, nn
@@ -126,11 +127,32 @@ def lookahead_tensors(model: nn.Module, partition: ParameterPartition):
     return student, constants, phi
 
 
+@contextlib.contextmanager
+def _own_tensors_restored(model: nn.Module) -> Iterator[None]:
+    """Put every module's own parameters and buffers back after the block.
+
+    ``functional_call`` swaps tensors into the modules and back, but where
+    one submodule sits under several names (RTMDet's shared convs,
+    Deformable DETR's tied branches) torch 2.13 leaves some of the swapped
+    tensors in place: the student would then train tensors of the
+    look-ahead's graph instead of its parameters.
+    """
+    saved = [(module, dict(module._parameters), dict(module._buffers))
+             for module in model.modules()]
+    try:
+        yield
+    finally:
+        for module, parameters, buffers in saved:
+            module._parameters.update(parameters)
+            module._buffers.update(buffers)
+
+
 def model_loss(model: nn.Module, tensors: Dict[str, Tensor],
                data: dict) -> Tensor:
     """Total training loss of ``model`` evaluated with ``tensors`` in place of
     its parameters/buffers, summed the way the runner sums it."""
-    with lookahead_mode(model):  # the losses get differentiated twice
+    # lookahead_mode: the losses get differentiated twice.
+    with lookahead_mode(model), _own_tensors_restored(model):
         losses = functional_call(model, tensors, args=(),
                                  kwargs=dict(data, mode='loss'))
     total, _ = model.parse_losses(losses)

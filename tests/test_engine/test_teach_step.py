@@ -191,3 +191,33 @@ def test_teach_step_keeps_a_float64_model_and_teacher_in_float64():
     assert result.applied, result.skip_reason
     assert all(t.dtype == torch.float64 for t in teacher.state_dict().values()
                if t.is_floating_point())
+
+
+class _TiedClassifier(ToyClassifier):
+    """The toy model with one submodule under two names, as RTMDet shares
+    convolutions between levels."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.shared = torch.nn.ModuleList([self.head, self.head])
+
+
+def test_tied_modules_keep_their_parameters_after_a_teach_step():
+    model = _TiedClassifier()
+    partition = partition_parameters(model, 'all')
+    teacher = LSTMTeacher(sum(p.numel() for n, p in model.named_parameters()
+                              if n in partition.dln))
+    optimizer = torch.optim.Adam(teacher.parameters(), lr=1e-2)
+    params_before = dict(model.named_parameters())
+    result = teach_step(model, partition, teacher, optimizer,
+                        toy_batch(16, 0), toy_batch(16, 1),
+                        sgd_step(model, partition, 0.1), dln_lr=0.1,
+                        progress=0.5)
+    assert result.applied, result.skip_reason
+    for name, param in params_before.items():
+        assert isinstance(model.get_parameter(name), torch.nn.Parameter)
+        assert model.get_parameter(name) is param, name
+    # The student can train on: no tensor of the look-ahead's graph is left.
+    loss, _ = model.parse_losses(model(**toy_batch(16, 2), mode='loss'))
+    loss.backward()
+    assert model.head.weight.grad is not None
