@@ -44,7 +44,7 @@ SHAPES_PALETTE = [(220, 20, 60), (0, 130, 230), (255, 160, 0),
                   (150, 60, 200), (0, 170, 110), (120, 120, 120)]
 SPLITS = ('train', 'val', 'teach')
 # Bump when the same options would produce different files.
-GENERATOR_VERSION = 2  # 2: noisy train boxes record their clean class
+GENERATOR_VERSION = 2  # 2: class-flipped train sets record clean classes
 IGNORE_INDEX = 255
 
 _SPLIT_IDS = {'train': 0, 'val': 1, 'teach': 2}
@@ -349,7 +349,8 @@ def apply_label_noise(instances: Sequence[Instance], options: ShapesOptions,
             detection.append(
                 Instance(category, mask,
                          _jitter_box(bbox, corner_shifts, options.size),
-                         clean_category=instance.category))
+                         clean_category=instance.category
+                         if options.noise_class_flip else None))
     return segmentation, detection
 
 
@@ -385,8 +386,9 @@ def segmentation_map(instances: Sequence[Instance],
 
 def coco_annotation(instance: Instance) -> dict:
     """COCO annotation (without ids) with a compressed RLE of the mask; a
-    noisy train annotation also carries ``clean_category_id``, the class
-    before the noise (for the noise diagnostic, never for training)."""
+    train annotation of a class-flipped set also carries
+    ``clean_category_id``, the class before the noise (for the noise
+    diagnostic, never for training)."""
     rle = mask_utils.encode(np.asfortranarray(instance.mask.astype(np.uint8)))
     annotation = dict(
         category_id=instance.category + 1,
