@@ -112,7 +112,7 @@ def stock_loss(model: nn.Module):
 
 def lookahead_mode(model: nn.Module):
     """Within the block losses must support double backward (see
-    :func:`l2t_mm.models.l2t_loss.twice_differentiable_target`)."""
+    :meth:`l2t_mm.models.loss_readers.StockReader.lookahead`)."""
     return _switched_on(model, 'in_lookahead')
 
 

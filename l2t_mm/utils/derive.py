@@ -5,13 +5,18 @@ from typing import List, Tuple
 
 from mmengine.config import Config, ConfigDict
 
+from ..models.wrapper_config import lift_head_keys
+
 
 def wrap_losses(node, path: str = 'model') -> List[str]:
     """Wrap every loss config under ``node`` in ``L2TLoss``, in place.
 
     A loss is a dict with a ``type`` under a key starting with ``loss``
     (``loss_cls``, ``loss_bbox``, mmseg's ``loss_decode``, which may be a
-    list). Returns the dotted paths of the wrapped losses.
+    list). The keys heads read from a loss config (``use_sigmoid``,
+    ``class_weight`` ...) go to the wrapper's top level, where the head
+    sees them (:mod:`l2t_mm.models.wrapper_config`). Returns the dotted
+    paths of the wrapped losses.
     """
     wrapped = []
     items = node.items() if isinstance(node, dict) else enumerate(node)
@@ -19,11 +24,13 @@ def wrap_losses(node, path: str = 'model') -> List[str]:
         where = f'{path}.{key}'
         is_loss_key = isinstance(key, str) and key.startswith('loss')
         if is_loss_key and _is_loss(value):
-            node[key] = _l2t(value)
+            node[key] = _l2t(value, where)
             wrapped.append(where)
         elif is_loss_key and isinstance(value, (list, tuple)) and all(
                 _is_loss(item) for item in value):
-            node[key] = [_l2t(item) for item in value]
+            node[key] = [
+                _l2t(item, f'{where}.{i}') for i, item in enumerate(value)
+            ]
             wrapped += [f'{where}.{i}' for i in range(len(value))]
         elif isinstance(value, (dict, list, tuple)):
             wrapped += wrap_losses(value, where)
@@ -34,10 +41,11 @@ def _is_loss(value) -> bool:
     return isinstance(value, dict) and 'type' in value
 
 
-def _l2t(loss: dict) -> dict:
-    if loss['type'] == 'L2TLoss':
-        return loss
-    return ConfigDict(type='L2TLoss', loss=loss)
+def _l2t(loss: dict, where: str) -> dict:
+    wrapper = loss if loss['type'] == 'L2TLoss' else ConfigDict(
+        type='L2TLoss', loss=copy.deepcopy(loss))
+    lift_head_keys(wrapper, where)
+    return wrapper
 
 
 def derive_pair(cfg: Config, teach_fraction: float = 0.1,

@@ -12,6 +12,8 @@ import torch
 import torch.distributed as torch_dist
 from mmengine.config import Config, DictAction
 
+from ..models.wrapper_config import lift_head_keys
+
 TASKS = {'mmdet': 'detection', 'mmseg': 'segmentation'}
 
 
@@ -67,6 +69,15 @@ def replace_sync_bn(model_cfg: dict) -> None:
     for node in iter_dicts(model_cfg):
         if node.get('type') in ('SyncBN', 'MMSyncBN'):
             node['type'] = 'BN'
+
+
+def lift_l2t_head_keys(cfg: Config) -> None:
+    """Hand-written ``L2TLoss`` configs may keep ``use_sigmoid``,
+    ``class_weight`` ... inside ``loss``; heads read them at the top level
+    (:mod:`l2t_mm.models.wrapper_config`), so move them there."""
+    for node in iter_dicts(cfg.get('model')):
+        if node.get('type') == 'L2TLoss':
+            lift_head_keys(node)
 
 
 def check_dataset_folders(cfg: Config) -> None:
@@ -186,6 +197,7 @@ def configure(args: argparse.Namespace, amp: bool = False):
     """Config ready for this machine, and the task; raises LaunchError."""
     cfg = load_config(args.config, args.cfg_options)
     task = task_of(cfg)
+    lift_l2t_head_keys(cfg)
     if args.data_root:
         relocate_data_root(cfg, args.data_root)
     cfg = prepare_config(cfg, args.config, args.launcher, args.work_dir, amp)
