@@ -1,5 +1,6 @@
 """Every shipped config trains, teaches and evaluates via tools/train.py."""
 import json
+import shutil
 from pathlib import Path
 
 import pytest
@@ -122,3 +123,21 @@ def test_missing_config_and_dataset_give_one_line_errors(tmp_path):
     assert result.returncode == 2
     assert 'tools/make_dataset.py --out' in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1, result.stderr
+
+
+def test_test_tool_evaluates_an_l2t_checkpoint_without_a_teach_split(
+        shapes_dataset, tmp_path):
+    _train('fcn_l2t.py', tmp_path / 'train', shapes_dataset,
+           ['custom_hooks.0.interval=1',
+            'custom_hooks.0.teach_dataloader.batch_size=2'])
+    # Evaluation needs no teach split: a copy of the data without one.
+    data = tmp_path / 'data'
+    shutil.copytree(shapes_dataset, data,
+                    ignore=shutil.ignore_patterns('teach'))
+    assert not list(data.rglob('teach'))
+    result = run_tool('test.py', 'configs/fcn_l2t.py',
+                      str(tmp_path / 'train' / 'iter_2.pth'), '--work-dir',
+                      str(tmp_path / 'test'), '--data-root', str(data),
+                      '--cfg-options', *tiny_options())
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert 'mIoU' in result.stdout + result.stderr
