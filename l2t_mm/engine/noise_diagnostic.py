@@ -4,8 +4,10 @@ On a batch whose data samples carry clean labels next to the noisy ones
 (``l2t_mm.datasets.clean_labels``), the training loss is evaluated twice
 without gradients: with the noisy labels, as trained, and with the clean
 ones. Every DLN sees the same elements both times (same predictions, same
-priors or pixels); an element whose loss target differs between the two
-passes had its label corrupted: a pixel whose class was flipped, a positive
+priors or pixels) unless the head's assigner looks at the labels (YOLOX's
+SimOTA may then pick other positives: such a DLN is left out of that step's
+report); an element whose loss target differs between the two passes had
+its label corrupted: a pixel whose class was flipped, a positive
 prior assigned a box whose class was flipped. The noise AUC is how well a
 low weight in the noisy pass picks those out (0.5: blind).
 

@@ -121,11 +121,11 @@ def test_analyze_teacher_plots_an_l2t_run(quick_report):
 
 
 def test_reuse_runs_reads_back_only_runs_with_the_same_settings(
-        quick_report, shapes_dataset):
+        quick_report, noisy_shapes_dataset):
     out, _ = quick_report
     before = json.loads((out / 'benchmark.json').read_text())
-    result = run_quick_benchmark('configs/fcn_l2t.py', shapes_dataset, out,
-                                 '--reuse-runs')
+    result = run_quick_benchmark('configs/fcn_l2t.py', noisy_shapes_dataset,
+                                 out, '--reuse-runs')
     assert result.returncode == 0, result.stderr[-2000:]
     assert result.stderr.count('reusing the finished run') == 4
     after = json.loads((out / 'benchmark.json').read_text())
@@ -134,8 +134,8 @@ def test_reuse_runs_reads_back_only_runs_with_the_same_settings(
     assert after['summary']['ratios'] == before['summary']['ratios']
 
     # An L2T-only ablation against the same baselines: only L2T trains again.
-    ablation = run_quick_benchmark('configs/fcn_l2t.py', shapes_dataset, out,
-                                   '--reuse-runs', '--l2t-cfg-options',
+    ablation = run_quick_benchmark('configs/fcn_l2t.py', noisy_shapes_dataset,
+                                   out, '--reuse-runs', '--l2t-cfg-options',
                                    'custom_hooks.0.dln_lr=2.5')
     assert ablation.returncode == 0, ablation.stderr[-2000:]
     assert ablation.stderr.count('reusing the finished run') == 2
