@@ -6,11 +6,8 @@ from torch import Tensor
 
 from .dln import freeze_dln
 from .dynamic_loss_module import DynamicLossModule, build_wrapped
-from .elementwise import describe_elements
 from .loss_readers import reader_for
 from .wrapper_config import stock_loss_config
-
-__all__ = ['L2TLoss', 'describe_elements']
 
 
 @MODELS.register_module()

@@ -20,7 +20,7 @@ from torch import Tensor, nn
 from ..engine.student_step import StudentStep
 from ..engine.teach_step import partition_parameters, teach_step
 from ..models import L2TLoss
-from ..models.l2t_loss import describe_elements
+from ..models.elementwise import describe_elements
 from ..models.noise_auc import noise_auc
 
 NUM_FEATURES, NUM_CLASSES = 10, 4

@@ -69,7 +69,7 @@ def test_meta_gradient_reaches_every_dln_layer_at_init():
 def test_dln_keeps_the_dtype_and_lookahead_step_the_device():
     from l2t_mm.engine.student_step import StudentStep
     from l2t_mm.models import WeightingDLN
-    from l2t_mm.models.l2t_loss import describe_elements
+    from l2t_mm.models.elementwise import describe_elements
     dln = WeightingDLN().double()
     logits = torch.randn(6, 3, dtype=torch.float64)
     labels = torch.zeros(6, dtype=torch.long)
