@@ -288,8 +288,11 @@ class L2TTeacherHook(Hook):
                 self._warned_zero.add(module)
                 runner.logger.warning(
                     f'L2T: the DLN of {module!r} got an exactly zero '
-                    'meta-gradient, so it cannot learn. Include its head in '
-                    "L2TTeacherHook.lookahead_params (e.g. 'head' or 'all').")
+                    'meta-gradient, so it cannot learn this step. Either its '
+                    'head is not in L2TTeacherHook.lookahead_params (use '
+                    "'head' or 'all'), or its loss had nothing to weight "
+                    "(not computed yet, e.g. YOLOX's loss_l1 before the mode "
+                    'switch, or at most one element).')
 
     def _diagnose_noise(self, runner, model: nn.Module,
                         train_data: dict) -> None:
