@@ -13,7 +13,8 @@ import dataclasses
 import sys
 from typing import List, NoReturn, Optional
 
-from l2t_mm.datasets.shapes import OptionError, ShapesOptions, generate_dataset
+from l2t_mm.datasets.shapes import (PRESETS, OptionError, ShapesOptions,
+                                    generate_dataset, preset_options)
 
 PROG = 'make_dataset.py'
 USAGE_ERROR = 2
@@ -32,46 +33,47 @@ class OneLineParser(argparse.ArgumentParser):
 
 
 def build_parser() -> argparse.ArgumentParser:
-    """The CLI; every ``ShapesOptions`` field is a flag with its default."""
-    defaults = ShapesOptions()
+    """The CLI; every ``ShapesOptions`` field is a flag. Flags left out
+    take the ``--preset``'s value, so their parser default is ``None`` and
+    the help shows the 'hard' preset's (the default) value."""
+    defaults = PRESETS['hard']
     parser = OneLineParser(
         prog=PROG, allow_abbrev=False,
         description='Write the deterministic shapes dataset (COCO '
         'instances + seg maps, splits train/val/teach) to --out.')
     parser.add_argument('--out', default='data/shapes',
                         help='output folder (default: %(default)s)')
-    parser.add_argument('--seed', type=int, default=defaults.seed,
-                        help='same seed and options, same bytes '
-                        '(default: %(default)s)')
-    parser.add_argument('--size', type=int, default=defaults.size,
-                        help='image side in pixels (default: %(default)s)')
-    parser.add_argument('--min-size', type=int, default=defaults.min_size,
-                        help='smallest object diameter (default: %(default)s)')
-    parser.add_argument('--max-size', type=int, default=defaults.max_size,
-                        help='largest object diameter (default: %(default)s)')
-    for split in ('train', 'val', 'teach'):
-        parser.add_argument(f'--num-{split}', type=int,
-                            default=getattr(defaults, f'num_{split}'),
-                            help=f'{split} images (default: %(default)s)')
-    parser.add_argument('--class-prior', choices=('uniform', 'longtail'),
-                        default=defaults.class_prior,
-                        help='class frequencies (default: %(default)s)')
     parser.add_argument(
-        '--imbalance-ratio', type=float, default=defaults.imbalance_ratio,
-        help='most / least frequent class probability for the longtail '
-        'prior (default: %(default)s)')
-    parser.add_argument('--noise-class-flip', type=float,
-                        default=defaults.noise_class_flip, metavar='P',
-                        help='train: probability of a wrong class label')
-    parser.add_argument('--noise-drop-box', type=float,
-                        default=defaults.noise_drop_box, metavar='P',
-                        help='train: probability of a missing box')
-    parser.add_argument('--noise-box-jitter', type=float,
-                        default=defaults.noise_box_jitter, metavar='F',
-                        help='train: move box sides by up to F x box size')
-    parser.add_argument('--noise-mask-erode', type=int,
-                        default=defaults.noise_mask_erode, metavar='PX',
-                        help='train: erode masks and seg maps by PX pixels')
+        '--preset', choices=sorted(PRESETS), default='hard',
+        help="starting values of the options below: 'hard' (long-tailed, "
+        "mostly small objects) or 'easy' (balanced classes, objects of "
+        f"{PRESETS['easy'].min_size}-{PRESETS['easy'].max_size} px); "
+        'flags given override them (default: %(default)s)')
+
+    def option(flag: str, help_text: str, **kwargs) -> None:
+        field = flag.lstrip('-').replace('-', '_')
+        parser.add_argument(
+            flag, default=None,
+            help=f'{help_text} (hard: {getattr(defaults, field)})', **kwargs)
+
+    option('--seed', 'same seed and options, same bytes', type=int)
+    option('--size', 'image side in pixels', type=int)
+    option('--min-size', 'smallest object diameter', type=int)
+    option('--max-size', 'largest object diameter', type=int)
+    for split in ('train', 'val', 'teach'):
+        option(f'--num-{split}', f'{split} images', type=int)
+    option('--class-prior', 'class frequencies',
+           choices=('uniform', 'longtail'))
+    option('--imbalance-ratio', 'most / least frequent class probability '
+           'for the longtail prior', type=float)
+    option('--noise-class-flip', 'train: probability of a wrong class label',
+           type=float, metavar='P')
+    option('--noise-drop-box', 'train: probability of a missing box',
+           type=float, metavar='P')
+    option('--noise-box-jitter', 'train: move box sides by up to F x box '
+           'size', type=float, metavar='F')
+    option('--noise-mask-erode', 'train: erode masks and seg maps by PX '
+           'pixels', type=int, metavar='PX')
     parser.add_argument('--workers', type=int, default=2,
                         help='processes; the output does not depend on it')
     parser.add_argument('--overwrite', action='store_true',
@@ -100,11 +102,12 @@ def main(argv: Optional[List[str]] = None) -> int:
     except UsageError as error:
         print(f'{PROG}: {error}', file=sys.stderr)
         return USAGE_ERROR
-    options = ShapesOptions(**{
-        field.name: getattr(args, field.name)
-        for field in dataclasses.fields(ShapesOptions)
-    })
     try:
+        options = preset_options(args.preset, **{
+            field.name: getattr(args, field.name)
+            for field in dataclasses.fields(ShapesOptions)
+            if getattr(args, field.name) is not None
+        })
         generate_dataset(args.out, options, workers=args.workers,
                          overwrite=args.overwrite)
     except OptionError as error:

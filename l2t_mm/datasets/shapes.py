@@ -139,6 +139,26 @@ class ShapesOptions:
                 'teach': self.num_teach}
 
 
+# Named starting points for ``tools/make_dataset.py --preset``; explicit
+# flags override a preset's values. 'hard' is the default data: long-tailed,
+# mostly small objects, and the students of configs/ stay underfit on it.
+# 'easy' has big objects and balanced classes, so a clean student learns
+# every class within one short run and label noise has something to spoil
+# (docs/benchmark.md, "The easy regime").
+PRESETS = {
+    'hard': ShapesOptions(),
+    'easy': ShapesOptions(class_prior='uniform', min_size=32, max_size=96),
+}
+
+
+def preset_options(preset: str = 'hard', **overrides) -> ShapesOptions:
+    """A preset's options with ``overrides`` (``ShapesOptions`` fields)."""
+    if preset not in PRESETS:
+        raise OptionError(f'--preset must be one of {sorted(PRESETS)}, '
+                          f'got {preset!r}')
+    return dataclasses.replace(PRESETS[preset], **overrides)
+
+
 def _require(name: str, condition: bool, problem: str) -> None:
     """Raise unless ``condition``; ``name`` is the field, spelt as a flag."""
     if not condition:

@@ -22,7 +22,8 @@ from pycocotools.coco import COCO
 
 from l2t_mm.datasets import shapes
 from l2t_mm.datasets.shapes import (SHAPES_CLASSES, SHAPES_PALETTE,
-                                    ShapesOptions, generate_dataset)
+                                    OptionError, ShapesOptions,
+                                    generate_dataset)
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 MAKE_DATASET = REPO_ROOT / 'tools' / 'make_dataset.py'
@@ -373,6 +374,9 @@ BAD_INPUTS = [
     (['--num-train', 'many'], '--num-train'),
     (['--workers', '0'], '--workers'),
     (['--foo', '1'], 'unknown option --foo; see --help'),
+    (['--preset', 'medium'], "--preset: invalid choice: 'medium'"),
+    (['--preset', 'easy', '--max-size', '120', '--size', '100'],
+     '--max-size'),
     (['data/shapes'], 'unexpected argument data/shapes; see --help'),
 ]
 
@@ -387,6 +391,24 @@ def test_bad_input_is_one_line_exit_2_and_writes_nothing(
     assert len(error_lines) == 1 and expected in error_lines[0]
     assert error_lines[0].startswith('make_dataset.py: ')
     assert list(tmp_path.iterdir()) == []
+
+
+def test_preset_sets_options_and_flags_override_it(tmp_path: Path) -> None:
+    argv = ['--preset', 'easy', '--num-train', '2', '--num-val', '1',
+            '--num-teach', '1', '--size', '128', '--workers', '1']
+    assert make_dataset.main(['--out', str(tmp_path / 'easy')] + argv) == 0
+    options = _manifest(tmp_path / 'easy')['options']
+    easy = shapes.PRESETS['easy']
+    assert options['class_prior'] == easy.class_prior == 'uniform'
+    assert options['min_size'] == easy.min_size
+    assert options['max_size'] == easy.max_size
+    assert (options['size'], options['num_train']) == (128, 2)
+    assert shapes.PRESETS['hard'] == ShapesOptions(), 'hard is the default'
+
+
+def test_preset_options_names_the_bad_preset() -> None:
+    with pytest.raises(OptionError, match="--preset must be one of"):
+        shapes.preset_options('medium')
 
 
 def test_unwritable_out_is_one_line_exit_2(
