@@ -21,8 +21,11 @@ from .log_schema import (CLASS_WEIGHTS_FILE, NOISE_AUC_PREFIX,
 from .noise_diagnostic import clean_labelled, noise_reports
 from .student_step import StudentStep
 from .teach_step import ParameterPartition, partition_parameters, teach_step
+from .teacher_transfer import (CHECKPOINT_KEY, Layout, TeacherSourceError,
+                               apply_teacher_source, dln_layout, model_task,
+                               read_teacher_source, teacher_record,
+                               validate_init_teacher)
 
-CHECKPOINT_KEY = 'l2t_teacher'
 NOISE_SAMPLE_SIZE = 2000  # elements per DLN kept for the weight/loss plot
 
 
@@ -60,7 +63,11 @@ class L2TTeacherHook(Hook):
     state dict, so ``load_from`` (fine-tuning) restores it with the model
     and restores the teacher only if ``restore_teacher_on_load``. Outside
     training (``Runner.test()``/``val()``) the hook does nothing: it builds
-    neither the teacher nor the teach loader.
+    neither the teacher nor the teach loader. The checkpoint entry describes
+    the teacher on its own (type, config, task, coordinate layout, each
+    DLN's φ, where it came from; :mod:`~l2t_mm.engine.teacher_transfer`),
+    so ``init_teacher`` can start another run, even of another model, from
+    it.
     Every ``interval`` iterations the mean element weight per class of each
     classification DLN (over the interval's training batches, all ranks) is
     appended to ``<log_dir>/l2t_class_weights.jsonl``: too many values for
@@ -99,6 +106,15 @@ class L2TTeacherHook(Hook):
         teacher_optimizer: optimizer config for the teacher's parameters.
         restore_teacher_on_load: on ``load_from`` (not resume), also take the
             teacher and its state from the checkpoint.
+        init_teacher: start from a trained teacher:
+            ``dict(checkpoint=PATH, load=('teacher', 'memory', 'dln'))``,
+            PATH a checkpoint of an L2T run, its run folder or a file of
+            ``tools/export_teacher.py``; ``load`` picks ψ, the teacher's
+            φ-shaped state (only where the DLN layout matches exactly) and
+            φ (per DLN with the same module name, type and shapes). Applied
+            in ``before_train``, after ``load_from``; not on resume (the
+            checkpoint's teacher continues). See
+            :func:`~l2t_mm.engine.teacher_transfer.apply_teacher_source`.
     """
     # After IterTimerHook (NORMAL) and EMAHook, before LoggerHook
     # (BELOW_NORMAL): a teach step's scalars land in the same iteration's log
@@ -118,7 +134,8 @@ class L2TTeacherHook(Hook):
                  dln_lr: float = 0.01,
                  teacher: Optional[dict] = None,
                  teacher_optimizer: Optional[dict] = None,
-                 restore_teacher_on_load: bool = False) -> None:
+                 restore_teacher_on_load: bool = False,
+                 init_teacher: Optional[dict] = None) -> None:
         if teach_dataloader is None:
             raise ValueError(
                 'L2TTeacherHook.teach_dataloader is required: a dataloader of '
@@ -159,6 +176,13 @@ class L2TTeacherHook(Hook):
         self.teacher_optimizer_cfg = dict(
             teacher_optimizer or dict(type='Adam', lr=1e-3))
         self.restore_teacher_on_load = restore_teacher_on_load
+        self.init_teacher = validate_init_teacher(init_teacher)
+        # Where the teacher came from (None: fresh), kept in checkpoints.
+        self.origin: Optional[dict] = None
+        self.task = 'other'
+        self.layout: Layout = []
+        self._resumed = False  # set when a resume loaded a checkpoint
+        self._loaded_from: Optional[str] = None  # load_from, if it loaded
         self.training = False  # set in before_run: the train loop exists
         self.teacher: Optional[nn.Module] = None
         self.teacher_optimizer: Optional[torch.optim.Optimizer] = None
@@ -193,6 +217,8 @@ class L2TTeacherHook(Hook):
         self._loss_modules = dynamic_loss_modules(model)
         refuse_untaught_weightings(self._loss_modules)
         self.partition = partition_parameters(model, self.lookahead_params)
+        self.task = model_task(model)
+        self.layout = dln_layout(model, self.partition.dln)
         dataset = getattr(runner.train_dataloader, 'dataset', None)
         classes = getattr(dataset, 'metainfo', {}).get('classes')
         self._class_names = list(classes) if classes else None
@@ -226,6 +252,36 @@ class L2TTeacherHook(Hook):
             f'{type(self.teacher).__name__} every {self.interval} iters; '
             f'look-ahead through {len(self.partition.student)} tensors '
             f'({self.lookahead_params!r}).')
+
+    def before_train(self, runner) -> None:
+        # Here, not in before_run: Runner.train() initialises the weights
+        # (DLNs included) and loads load_from/resume checkpoints in between.
+        if not self.training or self.init_teacher is None:
+            return
+        path = self.init_teacher['checkpoint']
+        if self._resumed:
+            runner.logger.info(
+                f'L2T: init_teacher ({path}) not applied: the run resumed, '
+                "so the checkpoint's teacher continues.")
+            return
+        try:
+            summary = apply_teacher_source(
+                read_teacher_source(path), self.init_teacher['load'],
+                self.teacher, self.teacher_cfg, self._dlns(), self.layout,
+                self.task)
+        except TeacherSourceError as error:
+            raise ValueError(f'L2TTeacherHook.init_teacher: {error}') from None
+        self.origin = dict(checkpoint=path,
+                           load=list(self.init_teacher['load']),
+                           summary=summary)
+        if self._loaded_from is not None:
+            summary += (f' Applied after load_from={self._loaded_from}: '
+                        'these parts replace what it set.')
+        runner.logger.info(summary)
+
+    def _dlns(self) -> Dict[str, nn.Module]:
+        return {name: module.dln
+                for name, module in self._loss_modules.items()}
 
     def before_train_iter(self, runner, batch_idx: int,
                           data_batch=None) -> None:
@@ -407,8 +463,8 @@ class L2TTeacherHook(Hook):
         if not self.training:
             return
         checkpoint[CHECKPOINT_KEY] = dict(
-            teacher_type=type(self.teacher).__name__,
-            teacher=self.teacher.state_dict(),
+            teacher_record(self.teacher, self.teacher_cfg, self._dlns(),
+                           self.layout, self.task, self.origin),
             optimizer=(self.teacher_optimizer.state_dict()
                        if self.teacher_optimizer is not None else None),
             teach_steps=self.teach_steps,
@@ -423,6 +479,8 @@ class L2TTeacherHook(Hook):
         if not self.training:
             return
         resume = bool(runner._resume)
+        self._resumed = resume
+        self._loaded_from = None if resume else str(runner._load_from)
         if not (resume or self.restore_teacher_on_load):
             runner.logger.info(
                 'L2T: loaded φ with the model; the teacher starts fresh '
@@ -436,9 +494,13 @@ class L2TTeacherHook(Hook):
             return
         self._load_teacher(state)
         if not resume:
-            runner.logger.info('L2T: took the teacher from the checkpoint '
-                               '(restore_teacher_on_load=True).')
+            message = ('L2T: took the teacher from the checkpoint '
+                       '(restore_teacher_on_load=True).')
+            runner.logger.info(message)
+            self.origin = dict(checkpoint=self._loaded_from,
+                               load=['teacher', 'memory'], summary=message)
             return
+        self.origin = state.get('init_teacher')  # older entries: unknown
         self.teach_steps = state['teach_steps']
         self.skipped_steps = state['skipped_steps']
         self.teach_epoch = state['teach_epoch']

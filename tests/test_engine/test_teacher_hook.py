@@ -25,7 +25,7 @@ def _loader(dataset):
 
 def _runner(work_dir, max_iters, checkpoint_interval, resume=False,
             teach_dataset=None, launcher='none', load_from=None,
-            teach_loader=None, **hook_options):
+            teach_loader=None, model=None, **hook_options):
     hook = dict(type='L2TTeacherHook',
                 teach_dataloader=teach_loader or _loader(
                     ToyDataset(32, 1) if teach_dataset is None else
@@ -42,7 +42,7 @@ def _runner(work_dir, max_iters, checkpoint_interval, resume=False,
                          type='MMDistributedDataParallel', device_ids=None)),
                      env_cfg=dict(dist_cfg=dict(backend='gloo')))
     return Runner(
-        model=dict(type=ToyClassifier), work_dir=str(work_dir),
+        model=model or dict(type=ToyClassifier), work_dir=str(work_dir),
         train_dataloader=_loader(ToyDataset(64, 0)),
         test_dataloader=_loader(ToyDataset(16, 2)),
         test_evaluator=dict(type=ToyAccuracy), test_cfg=dict(),
