@@ -37,6 +37,8 @@ sys.path.insert(0, str(REPO))
 
 from l2t_mm.engine.log_schema import (NOISE_AUC_PREFIX,  # noqa: E402
                                       TEACH_TIME, taught_in)
+from l2t_mm.engine.teacher_transfer import (TeacherSourceError,  # noqa: E402
+                                            find_checkpoint)
 from l2t_mm.utils.derive import derive_pair  # noqa: E402
 from l2t_mm.utils.launch import load_config, task_of  # noqa: E402
 from l2t_mm.utils.run_logs import (read_per_class_iou,  # noqa: E402
@@ -95,6 +97,11 @@ def parse_args(argv=None) -> argparse.Namespace:
                         default={}, help='extra options for the L2T variant '
                         'only, e.g. custom_hooks.0.dln_lr=10 for an ablation '
                         'against the same baseline')
+    parser.add_argument('--teacher-from', metavar='PATH',
+                        help='start the L2T runs\' teacher from a trained '
+                        'one: a run folder, checkpoint or file of '
+                        'tools/export_teacher.py (L2TTeacherHook.init_teacher'
+                        ' with every part; README, "Reusing a teacher")')
     parser.add_argument('--reuse-runs', action='store_true',
                         help='read back runs of an earlier invocation that '
                         'finished (same --out) instead of training them '
@@ -181,17 +188,37 @@ def teach_interval(config: str, override: Optional[int]) -> int:
                  if hook.get('type') == 'L2TTeacherHook'), 10)
 
 
-def teach_interval_option(config: str, interval: Optional[int]) -> list:
-    """--cfg-options entry setting the teacher hook's interval, if asked."""
-    if interval is None:
-        return []
+def teacher_hook_index(config: str, flag: str) -> int:
+    """Position of L2TTeacherHook in the config's custom_hooks."""
     hooks = load_config(config).get('custom_hooks', [])
     index = next((i for i, hook in enumerate(hooks)
                   if hook.get('type') == 'L2TTeacherHook'), None)
     if index is None:
-        raise SystemExit(f'benchmark.py: --teach-interval: {config} has no '
+        raise SystemExit(f'benchmark.py: {flag}: {config} has no '
                          'L2TTeacherHook in custom_hooks')
+    return index
+
+
+def teach_interval_option(config: str, interval: Optional[int]) -> list:
+    """--cfg-options entry setting the teacher hook's interval, if asked."""
+    if interval is None:
+        return []
+    index = teacher_hook_index(config, '--teach-interval')
     return [f'custom_hooks.{index}.interval={interval}']
+
+
+def init_teacher_option(config: str, teacher_from: Optional[str]) -> list:
+    """--cfg-options entry starting the teacher from a trained one, if
+    asked. A run folder is resolved to its checkpoint here, once, so the
+    runs (and --reuse-runs, which compares options) name the file used."""
+    if teacher_from is None:
+        return []
+    try:
+        path = find_checkpoint(teacher_from).resolve()
+    except TeacherSourceError as error:
+        raise SystemExit(f'benchmark.py: --teacher-from: {error}') from None
+    index = teacher_hook_index(config, '--teacher-from')
+    return [f'custom_hooks.{index}.init_teacher.checkpoint={path}']
 
 
 def train_and_measure(config: str, work_dir: Path, options: list,
@@ -461,6 +488,7 @@ def main(argv=None) -> int:
     max_iters = args.max_iters or cfg.train_cfg.max_iters
     window = teach_interval(args.config, args.teach_interval)
     named = variants(args.config, baseline, args.peers)
+    teacher_from = init_teacher_option(args.config, args.teacher_from)
     runs = []
     for position, seed in enumerate(args.seeds):
         # Rotate who runs first per seed: slow drift of the machine's load
@@ -473,6 +501,7 @@ def main(argv=None) -> int:
             options = run_options(args, max_iters, seed)
             if variant == 'l2t':
                 options += teach_interval_option(config, args.teach_interval)
+                options += teacher_from
                 options += [f'{key}={value}' for key, value in
                             args.l2t_cfg_options.items()]
             measured = train_and_measure(config, work_dir, options,
@@ -491,6 +520,7 @@ def main(argv=None) -> int:
             teach_interval=args.teach_interval, timing_window=window,
             data_root=args.data_root, cfg_options=args.cfg_options,
             l2t_cfg_options=args.l2t_cfg_options,
+            teacher_from=args.teacher_from,
             cpu_count=os.cpu_count(), platform=platform.platform(),
             command=' '.join([sys.executable, *sys.argv])),
         runs=runs,
