@@ -3,19 +3,14 @@
 # configs/deeplabv3plus_baseline.py; only the stock model differs.
 _base_ = [
     'mmseg::fcn/fcn_r18-d8_4xb2-80k_cityscapes-512x1024.py',
-    './_base_/datasets/shapes_segmentation.py'
+    './_base_/datasets/shapes_segmentation.py',
+    './_base_/schedules/shapes_segmentation.py'
 ]
-custom_imports = dict(imports=['l2t_mm'], allow_failed_imports=False)
 
-crop_size = (256, 256)
-# 300 iterations: the L2T twin (about 2.5 s/iter on 2 CPU cores, measured)
-# must train and evaluate within 15 minutes.
-max_iters = 300
+crop_size = _base_.shapes_seg_crop_size
 model = dict(
-    pretrained=None,  # stock: ImageNet weights from the web
-    data_preprocessor=dict(size=crop_size),
-    decode_head=dict(num_classes=7),
-    auxiliary_head=dict(num_classes=7))
+    _base_.shapes_seg_model,
+    pretrained=None)  # stock: ImageNet weights from the web
 
 train_dataloader = _base_.shapes_seg_train_dataloader
 val_dataloader = _base_.shapes_seg_val_dataloader
@@ -23,11 +18,6 @@ test_dataloader = val_dataloader
 val_evaluator = _base_.shapes_seg_val_evaluator
 test_evaluator = val_evaluator
 
-train_cfg = dict(max_iters=max_iters, val_interval=max_iters)
-param_scheduler = [
-    dict(type='PolyLR', eta_min=1e-4, power=0.9, begin=0, end=max_iters,
-         by_epoch=False)
-]
-default_hooks = dict(
-    logger=dict(interval=20),
-    checkpoint=dict(interval=max_iters, max_keep_ckpts=1))
+train_cfg = _base_.shapes_seg_train_cfg
+param_scheduler = _base_.shapes_seg_param_scheduler
+default_hooks = _base_.shapes_seg_default_hooks

@@ -8,12 +8,11 @@
 # stock ones (drop the shapes base) and set num_classes=80.
 _base_ = [
     'mmdet::yolo/yolov3_mobilenetv2_8xb24-320-300e_coco.py',
-    './_base_/datasets/shapes_detection.py'
+    './_base_/datasets/shapes_detection.py',
+    './_base_/schedules/shapes_detection.py'
 ]
-custom_imports = dict(imports=['l2t_mm'], allow_failed_imports=False)
 
 input_size = (256, 256)
-max_iters = 600
 model = dict(
     backbone=dict(init_cfg=None),  # stock: ImageNet weights from the web
     bbox_head=dict(
@@ -41,38 +40,22 @@ test_pipeline = [
 ]
 train_dataloader = dict(
     _delete_=True,
-    batch_size=8,
-    num_workers=2,
-    persistent_workers=True,
-    sampler=dict(type='DefaultSampler', shuffle=True),
+    **_base_.shapes_det_train_loader,
     dataset=dict(**_base_.shapes_det_train_dataset, pipeline=train_pipeline))
 val_dataloader = dict(
     _delete_=True,
-    batch_size=8,
-    num_workers=2,
-    persistent_workers=True,
-    drop_last=False,
-    sampler=dict(type='DefaultSampler', shuffle=False),
+    **_base_.shapes_det_val_loader,
     dataset=dict(**_base_.shapes_det_val_dataset, pipeline=test_pipeline))
 test_dataloader = val_dataloader
 val_evaluator = _base_.shapes_det_val_evaluator
 test_evaluator = val_evaluator
 
-train_cfg = dict(
-    _delete_=True,
-    type='IterBasedTrainLoop',
-    max_iters=max_iters,
-    val_interval=max_iters)
+train_cfg = dict(_delete_=True, **_base_.shapes_det_train_cfg)
 optim_wrapper = dict(optimizer=dict(lr=0.01))
 param_scheduler = [
-    dict(type='LinearLR', start_factor=0.01, by_epoch=False, begin=0,
-         end=100),
+    _base_.shapes_det_warmup,
     dict(type='MultiStepLR', by_epoch=False, milestones=[450, 550],
          gamma=0.1)
 ]
-default_hooks = dict(
-    # Iteration-based schedule: metrics are logged against the iteration.
-    logger=dict(type='LoggerHook', interval=20, log_metric_by_epoch=False),
-    checkpoint=dict(type='CheckpointHook', by_epoch=False,
-                    interval=max_iters, max_keep_ckpts=1))
-log_processor = dict(by_epoch=False)
+default_hooks = _base_.shapes_det_default_hooks
+log_processor = _base_.shapes_det_log_processor

@@ -19,9 +19,7 @@ custom_hooks = [
         type='L2TTeacherHook',
         # The held-out `teach` split: the student never trains on it.
         teach_dataloader=dict(
-            batch_size=8,
-            num_workers=0,
-            sampler=dict(type='DefaultSampler', shuffle=True),
+            **_base_.shapes_det_teach_loader,
             dataset=dict(**_base_.shapes_det_teach_dataset,
                          pipeline=_base_.train_pipeline)),
         interval=10,

@@ -6,12 +6,11 @@
 # stock dataloaders (drop the shapes base) and num_classes=80.
 _base_ = [
     'mmdet::yolox/yolox_tiny_8xb8-300e_coco.py',
-    './_base_/datasets/shapes_detection.py'
+    './_base_/datasets/shapes_detection.py',
+    './_base_/schedules/shapes_detection.py'
 ]
-custom_imports = dict(imports=['l2t_mm'], allow_failed_imports=False)
 
 img_scale = (256, 256)
-max_iters = 600
 model = dict(
     data_preprocessor=dict(batch_augments=[
         dict(type='BatchSyncRandomResize', random_size_range=(224, 288),
@@ -43,33 +42,21 @@ test_pipeline = [
 ]
 train_dataloader = dict(
     _delete_=True,
-    batch_size=8,
-    num_workers=2,
-    persistent_workers=True,
-    sampler=dict(type='DefaultSampler', shuffle=True),
+    **_base_.shapes_det_train_loader,
     dataset=dict(**_base_.shapes_det_train_dataset, pipeline=train_pipeline))
 val_dataloader = dict(
     _delete_=True,
-    batch_size=8,
-    num_workers=2,
-    persistent_workers=True,
-    drop_last=False,
-    sampler=dict(type='DefaultSampler', shuffle=False),
+    **_base_.shapes_det_val_loader,
     dataset=dict(**_base_.shapes_det_val_dataset, pipeline=test_pipeline))
 test_dataloader = val_dataloader
 val_evaluator = _base_.shapes_det_val_evaluator
 test_evaluator = val_evaluator
 
-train_cfg = dict(
-    _delete_=True,
-    type='IterBasedTrainLoop',
-    max_iters=max_iters,
-    val_interval=max_iters)
+train_cfg = dict(_delete_=True, **_base_.shapes_det_train_cfg)
 param_scheduler = [
-    dict(type='LinearLR', start_factor=0.01, by_epoch=False, begin=0,
-         end=100),
+    _base_.shapes_det_warmup,
     dict(type='CosineAnnealingLR', by_epoch=False, begin=100,
-         end=max_iters, T_max=max_iters - 100, eta_min=5e-4)
+         end=_base_.max_iters, T_max=_base_.max_iters - 100, eta_min=5e-4)
 ]
 yolox_hooks = [
     dict(type='SyncNormHook', priority=48),
@@ -77,9 +64,5 @@ yolox_hooks = [
          update_buffers=True, priority=49)
 ]
 custom_hooks = yolox_hooks
-default_hooks = dict(
-    # Iteration-based schedule: metrics are logged against the iteration.
-    logger=dict(type='LoggerHook', interval=20, log_metric_by_epoch=False),
-    checkpoint=dict(type='CheckpointHook', by_epoch=False,
-                    interval=max_iters, max_keep_ckpts=1))
-log_processor = dict(by_epoch=False)
+default_hooks = _base_.shapes_det_default_hooks
+log_processor = _base_.shapes_det_log_processor

@@ -12,7 +12,16 @@
 #   val_evaluator = _base_.shapes_det_val_evaluator
 #   test_evaluator = val_evaluator
 #
-# (the stock pipelines stay: these dicts have no `pipeline` key.) A dataset
+# (the stock pipelines stay: these dicts have no `pipeline` key.) A config
+# with its own pipelines builds its dataloaders from the loader settings
+# below, as configs/yolo_baseline.py does:
+#
+#   train_dataloader = dict(
+#       _delete_=True, **_base_.shapes_det_train_loader,
+#       dataset=dict(**_base_.shapes_det_train_dataset,
+#                    pipeline=train_pipeline))
+#
+# A dataset
 # in another folder: change `data_root` in each dict and the evaluator's
 # `ann_file`. COCO instead: drop this file from `_base_` and keep the stock
 # dataloaders (data/coco/, annotations/instances_{train,val}2017.json,
@@ -53,3 +62,21 @@ shapes_det_val_evaluator = dict(
     ann_file=shapes_data_root + 'annotations/instances_val.json',
     metric='bbox',
     format_only=False)
+
+# Loader settings (no dataset: a detector's pipeline goes with it).
+shapes_det_train_loader = dict(
+    batch_size=8,
+    num_workers=2,
+    persistent_workers=True,
+    sampler=dict(type='DefaultSampler', shuffle=True))
+shapes_det_val_loader = dict(
+    batch_size=8,
+    num_workers=2,
+    persistent_workers=True,
+    drop_last=False,
+    sampler=dict(type='DefaultSampler', shuffle=False))
+# For L2TTeacherHook: the teach split with the detector's training pipeline.
+shapes_det_teach_loader = dict(
+    batch_size=8,
+    num_workers=0,
+    sampler=dict(type='DefaultSampler', shuffle=True))

@@ -50,6 +50,14 @@ shapes_seg_teach_dataset = dict(
     metainfo=dict(classes=shapes_classes, palette=shapes_palette))
 shapes_seg_val_evaluator = dict(type='IoUMetric', iou_metrics=['mIoU'])
 
+# What a segmentor needs to change for these images: their size and the
+# class count (background and the six shapes) of its heads.
+shapes_seg_crop_size = (256, 256)
+shapes_seg_model = dict(
+    data_preprocessor=dict(size=shapes_seg_crop_size),
+    decode_head=dict(num_classes=7),
+    auxiliary_head=dict(num_classes=7))
+
 # Complete dataloaders for 256x256 shapes images (mmseg's dataset base
 # configs carry their pipelines too); a model config assigns them, e.g.
 # `train_dataloader = _base_.shapes_seg_train_dataloader`.

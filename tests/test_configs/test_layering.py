@@ -1,0 +1,71 @@
+"""The shipped configs: one layering for both tasks (stock config + shapes
+data and schedule bases -> baseline twin -> L2T twin), checked on the
+resolved dicts the runner sees."""
+from functools import lru_cache
+
+import pytest
+from mmengine.config import Config
+from tool_helpers import REPO
+
+CONFIGS = sorted(path.name for path in (REPO / 'configs').glob('*.py'))
+L2T_CONFIGS = [name for name in CONFIGS if name.endswith('_l2t.py')]
+
+
+@lru_cache(maxsize=None)
+def resolved(name: str) -> dict:
+    return Config.fromfile(str(REPO / 'configs' / name)).to_dict()
+
+
+def unwrapped(node):
+    """``node`` with every L2TLoss config replaced by the loss it wraps."""
+    if isinstance(node, dict):
+        if node.get('type') == 'L2TLoss':
+            return unwrapped(node['loss'])
+        return {key: unwrapped(value) for key, value in node.items()}
+    if isinstance(node, (list, tuple)):
+        return type(node)(unwrapped(value) for value in node)
+    return node
+
+
+@pytest.mark.parametrize('name', CONFIGS)
+def test_every_config_resolves_with_the_package_imported(name):
+    cfg = resolved(name)
+    assert cfg['custom_imports']['imports'] == ['l2t_mm']
+    assert cfg['train_cfg']['max_iters'] == cfg['max_iters']
+
+
+@pytest.mark.parametrize('name', L2T_CONFIGS)
+def test_l2t_twin_is_its_baseline_with_wrapped_losses_and_the_hook(name):
+    l2t = resolved(name)
+    baseline = resolved(name.replace('_l2t.py', '_baseline.py'))
+    changed = {key for key in set(l2t) | set(baseline)
+               if l2t.get(key) != baseline.get(key)}
+    assert changed <= {'model', 'custom_hooks', 'stock_head'}
+    assert l2t['model'] != baseline['model']
+    assert unwrapped(l2t['model']) == baseline['model']
+    [hook] = [hook for hook in l2t['custom_hooks']
+              if hook['type'] == 'L2TTeacherHook']
+    assert l2t['custom_hooks'] == [*baseline.get('custom_hooks', []), hook]
+    # The held-out split, read with the student's own training pipeline.
+    teach = hook['teach_dataloader']['dataset']
+    train = l2t['train_dataloader']['dataset']
+    assert 'teach' in str(teach.get('ann_file', teach['data_prefix']))
+    assert teach['pipeline'] == train['pipeline']
+    assert teach['metainfo'] == train['metainfo']
+
+
+def test_segmentation_baselines_differ_only_in_the_stock_model():
+    fcn = resolved('fcn_baseline.py')
+    deeplab = resolved('deeplabv3plus_baseline.py')
+    assert {key for key in fcn if fcn[key] != deeplab.get(key)} == {'model'}
+    assert set(fcn) == set(deeplab)
+
+
+def test_detection_baselines_share_loaders_and_schedule():
+    yolo, yolox = resolved('yolo_baseline.py'), resolved('yolox_baseline.py')
+    for key in ('train_cfg', 'default_hooks', 'val_evaluator'):
+        assert yolo[key] == yolox[key], key
+    for key in ('train_dataloader', 'val_dataloader'):
+        assert ({**yolo[key], 'dataset': None} ==
+                {**yolox[key], 'dataset': None}), key
+    assert yolo['param_scheduler'][0] == yolox['param_scheduler'][0]
