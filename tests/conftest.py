@@ -1,9 +1,12 @@
 """Fixtures shared by the whole test suite, and its two tiers."""
 from pathlib import Path
+from typing import Iterator
 
 import pytest
+from mmengine.runner.checkpoint import CheckpointLoader
 
 from l2t_mm.datasets.shapes import ShapesOptions, generate_dataset
+from l2t_mm.utils import trusted_local_checkpoints
 
 
 @pytest.fixture(scope='session')
@@ -26,6 +29,23 @@ def noisy_shapes_dataset(tmp_path_factory: pytest.TempPathFactory) -> Path:
                             num_teach=4, noise_class_flip=0.5)
     generate_dataset(out, options, workers=1)
     return out
+
+
+@pytest.fixture
+def trusted_checkpoints() -> Iterator[None]:
+    """What tools/train.py and tools/test.py do around the runner: within
+    the test, mmengine loads local checkpoints with weights_only=False."""
+    with trusted_local_checkpoints():
+        yield
+
+
+@pytest.fixture(autouse=True)
+def _checkpoint_loader_left_as_found() -> Iterator[None]:
+    """No test leaves another checkpoint loader behind for the next ones."""
+    loader = CheckpointLoader._schemes.get('')
+    yield
+    assert CheckpointLoader._schemes.get('') is loader, (
+        "the test left mmengine's local checkpoint loader replaced")
 
 
 def pytest_collection_modifyitems(items) -> None:

@@ -1,3 +1,3 @@
-from .checkpoint import trust_local_checkpoints
+from .checkpoint import trusted_local_checkpoints
 
-__all__ = ['trust_local_checkpoints']
+__all__ = ['trusted_local_checkpoints']

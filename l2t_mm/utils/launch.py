@@ -214,19 +214,21 @@ def run(tool: str, args: argparse.Namespace,
     from mmengine.registry import RUNNERS
     from mmengine.runner import Runner
 
-    from .checkpoint import trust_local_checkpoints
+    from .checkpoint import trusted_local_checkpoints
     try:
         cfg, task = configure(args, amp)
         edit_config(cfg)
         init_cpu_distributed(args.launcher)
-        trust_local_checkpoints()  # your own checkpoints: see its docstring
     except LaunchError as error:
         print(f'{tool}: {error}', file=sys.stderr)
         return 2
     try:
-        runner = RUNNERS.build(cfg) if 'runner_type' in cfg \
-            else Runner.from_cfg(cfg)
-        action(runner, task)
+        # The runner resumes or loads your own checkpoints: see
+        # trusted_local_checkpoints; mmengine's loader is back afterwards.
+        with trusted_local_checkpoints():
+            runner = RUNNERS.build(cfg) if 'runner_type' in cfg \
+                else Runner.from_cfg(cfg)
+            action(runner, task)
     except BaseException:
         destroy_distributed(synchronize=False)
         raise

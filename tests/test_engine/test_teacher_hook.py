@@ -14,7 +14,6 @@ from toy import ToyAccuracy, ToyClassifier, ToyDataset
 from l2t_mm.engine import L2TTeacherHook
 from l2t_mm.engine.l2t_teacher_hook import CHECKPOINT_KEY
 from l2t_mm.engine.log_schema import CLASS_WEIGHTS_FILE
-from l2t_mm.utils import trust_local_checkpoints
 
 
 def _loader(dataset):
@@ -133,8 +132,7 @@ class _CrashAfter(Hook):
             raise _Crash()
 
 
-def test_resume_reproduces_uninterrupted_run(tmp_path):
-    trust_local_checkpoints()  # what tools/train.py does before resuming
+def test_resume_reproduces_uninterrupted_run(tmp_path, trusted_checkpoints):
     straight = _runner(tmp_path / 'straight', max_iters=8,
                        checkpoint_interval=4)
     straight.train()
@@ -242,8 +240,8 @@ class _Capture(Hook):
         self.teach_batches = hook.teach_batches_in_epoch
 
 
-def test_test_mode_builds_neither_teacher_nor_teach_loader(tmp_path):
-    trust_local_checkpoints()
+def test_test_mode_builds_neither_teacher_nor_teach_loader(
+        tmp_path, trusted_checkpoints):
     trained = _runner(tmp_path / 'train', max_iters=2, checkpoint_interval=2)
     trained.train()
     # A teach split that cannot be built: Runner.test() must not need it.
@@ -263,8 +261,7 @@ def test_test_mode_builds_neither_teacher_nor_teach_loader(tmp_path):
 
 @pytest.mark.parametrize('restore', [False, True])
 def test_load_from_takes_phi_and_only_asked_for_teacher_never_the_loader(
-        tmp_path, restore):
-    trust_local_checkpoints()
+        tmp_path, restore, trusted_checkpoints):
     source = _runner(tmp_path / 'source', max_iters=4,
                      checkpoint_interval=4)
     source.train()
@@ -287,8 +284,8 @@ def test_load_from_takes_phi_and_only_asked_for_teacher_never_the_loader(
     assert capture.teach_steps == 0 and capture.teach_batches == 0
 
 
-def test_teacher_from_another_config_is_refused_with_the_mismatch(tmp_path):
-    trust_local_checkpoints()
+def test_teacher_from_another_config_is_refused_with_the_mismatch(
+        tmp_path, trusted_checkpoints):
     _runner(tmp_path / 'lstm', max_iters=2, checkpoint_interval=2).train()
     other = _runner(tmp_path / 'adam', max_iters=1, checkpoint_interval=1,
                     load_from=str(tmp_path / 'lstm' / 'iter_2.pth'),

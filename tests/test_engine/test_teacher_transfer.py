@@ -23,7 +23,6 @@ from l2t_mm.engine.teacher_transfer import (CHECKPOINT_KEY, RECORD_KEYS,
                                             teacher_record)
 from l2t_mm.models import L2TLoss
 from l2t_mm.models.dynamic_loss_module import dynamic_loss_modules
-from l2t_mm.utils import trust_local_checkpoints
 
 LSTM = dict(type='LSTMTeacher')
 
@@ -223,7 +222,6 @@ def test_bad_init_teacher_values_name_the_key_and_fix(value, match):
 def trained(tmp_path_factory):
     """A 4-iteration LSTM-teacher run (2 teach steps), checkpoints at 2, 4.
     """
-    trust_local_checkpoints()
     work_dir = tmp_path_factory.mktemp('trained')
     runner = _runner(work_dir, max_iters=4, checkpoint_interval=2)
     runner.train()
@@ -372,7 +370,8 @@ class _PhiAtStart(Hook):
         self.phi = copy.deepcopy(runner.model.loss_cls.dln.state_dict())
 
 
-def test_init_teacher_is_applied_after_load_from(trained, tmp_path):
+def test_init_teacher_is_applied_after_load_from(trained, tmp_path,
+                                                 trusted_checkpoints):
     work_dir, checkpoint = trained
     capture = _PhiAtStart()
     runner = _runner(tmp_path, max_iters=1, checkpoint_interval=1,
@@ -400,7 +399,8 @@ def test_missing_init_teacher_file_fails_at_before_train(tmp_path):
         runner.train()
 
 
-def test_resume_ignores_init_teacher_and_stays_bit_exact(trained, tmp_path):
+def test_resume_ignores_init_teacher_and_stays_bit_exact(
+        trained, tmp_path, trusted_checkpoints):
     work_dir, _ = trained
     init = dict(checkpoint=str(work_dir / 'iter_4.pth'))
     straight = _runner(tmp_path / 'straight', max_iters=8,
@@ -428,7 +428,7 @@ def test_resume_ignores_init_teacher_and_stays_bit_exact(trained, tmp_path):
 
 
 def test_old_checkpoint_entry_still_resumes_but_is_not_reusable(
-        trained, tmp_path):
+        trained, tmp_path, trusted_checkpoints):
     work_dir, checkpoint = trained
     old = copy.deepcopy(checkpoint)
     for key in RECORD_KEYS:
