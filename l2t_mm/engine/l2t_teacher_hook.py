@@ -2,6 +2,7 @@
 import json
 import os.path as osp
 import time
+from contextlib import ExitStack
 from typing import Dict, Iterator, List, Optional, Sequence, Union
 
 import torch
@@ -14,6 +15,8 @@ from mmengine.runner import BaseLoop
 from torch import Tensor, nn
 
 from ..models.dynamic_loss_module import dynamic_loss_modules
+from ..models.loss_context import loss_context
+from ..models.weight_record import ClassWeightStats, DLNRecord
 from .log_schema import (CLASS_WEIGHTS_FILE, NOISE_AUC_PREFIX,
                          NOISE_ELEMENTS_FILE, SKIPPED_STEPS, SLOPE_PREFIX,
                          TEACH_RESULTS, TEACH_STEPS, TEACH_TIME, hub_key,
@@ -68,10 +71,14 @@ class L2TTeacherHook(Hook):
     DLN's φ, where it came from; :mod:`~l2t_mm.engine.teacher_transfer`),
     so ``init_teacher`` can start another run, even of another model, from
     it.
-    Every ``interval`` iterations the mean element weight per class of each
-    classification DLN (over the interval's training batches, all ranks) is
-    appended to ``<log_dir>/l2t_class_weights.jsonl``: too many values for
-    the text log, read by ``tools/analyze_teacher.py``.
+    The DLN weights logged every iteration (``l2t/w/...``, ``l2t/slope/...``)
+    are those of the student's own forward pass (:attr:`records`), never of
+    the teach step's passes. At every teach step the mean element weight per
+    class of each classification DLN since the previous teach step (the
+    student's training batches, all ranks) is appended to
+    ``<log_dir>/l2t_class_weights.jsonl``: too many values for the text log,
+    read by ``tools/analyze_teacher.py``. :meth:`should_teach` alone decides
+    which iterations those are.
 
     Noise diagnostic: when the training batches carry clean labels next to
     the noisy ones (``l2t_mm.datasets.clean_labels``), every teach step
@@ -197,12 +204,25 @@ class L2TTeacherHook(Hook):
         self._said_noise_off = False
         self._loss_modules: Dict[str, nn.Module] = {}
         self._class_names: Optional[List[str]] = None
+        # What the DLNs output in the student's own forward pass of the
+        # current iteration, by module (read for the logs), and the element
+        # weights per class since the last teach step.
+        self.records: Dict[str, DLNRecord] = {}
+        self._class_weights: Dict[str, ClassWeightStats] = {}
+        self._student_pass = ExitStack()
 
     # -- policy ---------------------------------------------------------
     def should_teach(self, iteration: int) -> bool:
-        """Whether to teach after (0-based) training ``iteration``."""
+        """Whether to teach after (0-based) training ``iteration``. Override
+        it for another policy: the hook asks nothing else."""
         done = iteration + 1
         return done > self.start_iter and done % self.interval == 0
+
+    @staticmethod
+    def progress(runner) -> float:
+        """t / T, the DLNs' progress input, during training ``runner.iter``:
+        the same for the student's pass and the teach step after it."""
+        return runner.iter / runner.max_iters
 
     # -- set-up ---------------------------------------------------------
     def before_run(self, runner) -> None:
@@ -222,8 +242,10 @@ class L2TTeacherHook(Hook):
         dataset = getattr(runner.train_dataloader, 'dataset', None)
         classes = getattr(dataset, 'metainfo', {}).get('classes')
         self._class_names = list(classes) if classes else None
-        for module in self._loss_modules.values():
-            module.track_classes(len(classes) if classes else None)
+        self._class_weights = {
+            name: ClassWeightStats(len(classes) if classes else None)
+            for name in self._loss_modules
+        }
         params = dict(model.named_parameters())
         num_coordinates = sum(params[name].numel()
                               for name in self.partition.dln)
@@ -287,27 +309,27 @@ class L2TTeacherHook(Hook):
                           data_batch=None) -> None:
         if not self.training:
             return
-        progress = runner.iter / runner.max_iters
-        for module in self._loss_modules.values():
-            module.progress = progress
-            module.reset_weight_summary()
+        # The student's own forward pass of this iteration sees its progress
+        # and is recorded for the logs until after_train_iter closes the
+        # block; the teach step's passes come after it and set their own.
+        self.records = {
+            name: DLNRecord(classes=self._class_weights[name])
+            for name in self._loss_modules
+        }
+        self._student_pass.enter_context(
+            loss_context(self._loss_modules, progress=self.progress(runner),
+                         records=self.records))
 
     # -- the teach step -------------------------------------------------
     def after_train_iter(self, runner, batch_idx: int, data_batch=None,
                          outputs=None) -> None:
         if not self.training:
             return
-        model = self._student(runner)
+        self._student_pass.close()
         self._log_dln_weights(runner)
-        end_of_interval = (runner.iter + 1) % self.interval == 0
-        if end_of_interval:
-            self._write_class_weights(runner)
         if self.should_teach(runner.iter):
-            self._teach(runner, model, data_batch)
-        if end_of_interval:
-            # Also drops what the teach step's own forward passes added.
-            for module in self._loss_modules.values():
-                module.reset_class_weight_summary()
+            self._write_class_weights(runner)
+            self._teach(runner, self._student(runner), data_batch)
 
     def _teach(self, runner, model: nn.Module, data_batch) -> None:
         start = time.perf_counter()
@@ -318,7 +340,7 @@ class L2TTeacherHook(Hook):
             model, self.partition, self.teacher, self.teacher_optimizer,
             train_data, val_data, student_step=student_step,
             dln_lr=self.dln_lr,
-            progress=runner.iter / runner.max_iters,
+            progress=self.progress(runner),
             lookahead_steps=self.lookahead_steps,
             lookahead_max_grad_norm=self._lookahead_max_grad_norm(runner),
             reduce_mean=_mean_over_ranks)
@@ -360,7 +382,8 @@ class L2TTeacherHook(Hook):
                     'L2T: noise diagnostic off: the training batches carry '
                     'no clean labels (see l2t_mm.datasets.clean_labels).')
             return
-        reports = noise_reports(model, train_data, clean_data)
+        reports = noise_reports(model, train_data, clean_data,
+                                progress=self.progress(runner))
         record = {}
         generator = torch.Generator().manual_seed(runner.iter)
         for name, report in reports.items():
@@ -428,18 +451,21 @@ class L2TTeacherHook(Hook):
 
     def _log_dln_weights(self, runner) -> None:
         hub = runner.message_hub
-        for name, module in self._loss_modules.items():
-            for stat, value in module.weight_summary().items():
+        for name, record in self.records.items():
+            for stat, value in record.summary().items():
                 hub.update_scalar(hub_key(weight_key(name, stat)),
                                   float(value))
-            slope = module.hidden_slope()
+            slope = record.hidden_slope()
             if slope is not None:
                 hub.update_scalar(hub_key(SLOPE_PREFIX + name), float(slope))
 
     def _write_class_weights(self, runner) -> None:
+        """Append the mean weight per class since the last teach step (all
+        ranks' batches) and start the next window."""
         record = {}
-        for name, module in self._loss_modules.items():
-            summary = module.class_weight_summary()
+        for name, stats in self._class_weights.items():
+            summary = stats.summary()
+            stats.reset()
             if not summary:  # the same on every rank: same model and losses
                 continue
             sums, counts = summary['sum'].clone(), summary['count'].clone()

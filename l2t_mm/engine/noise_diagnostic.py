@@ -104,17 +104,18 @@ def _labels(loss: ElementwiseLoss) -> Tensor:
     return loss.positive  # class-index targets of a per-class sigmoid
 
 
-def _record(model: nn.Module, tensors: Dict[str, Tensor],
-            data: dict) -> Dict[str, List]:
+def _record(model: nn.Module, tensors: Dict[str, Tensor], data: dict,
+            progress: float) -> Dict[str, List]:
     records: Dict[str, List] = {}
     with torch.no_grad(), _recording(dynamic_loss_modules(model), records):
-        model_loss(model, tensors, data)
+        model_loss(model, tensors, data, progress=progress)
     return records
 
 
-def noise_reports(model: nn.Module, data: dict,
-                  clean_data: dict) -> Dict[str, NoiseReport]:
-    """One :class:`NoiseReport` per element-weighting DLN of ``model``.
+def noise_reports(model: nn.Module, data: dict, clean_data: dict, *,
+                  progress: float) -> Dict[str, NoiseReport]:
+    """One :class:`NoiseReport` per element-weighting DLN of ``model``, its
+    DLNs at training progress ``progress``.
 
     The model's parameters and buffers are not changed (BatchNorm running
     statistics are updated on copies).
@@ -123,10 +124,10 @@ def noise_reports(model: nn.Module, data: dict,
                for name, param in model.named_parameters()}
     tensors.update(
         {name: buffer.clone() for name, buffer in model.named_buffers()})
-    noisy = _record(model, tensors, data)
+    noisy = _record(model, tensors, data, progress)
     tensors.update(
         {name: buffer.clone() for name, buffer in model.named_buffers()})
-    clean = _record(model, tensors, clean_data)
+    clean = _record(model, tensors, clean_data, progress)
     reports = {}
     for name, calls in noisy.items():
         values, weights, corrupted = [], [], []

@@ -14,8 +14,10 @@ differentiates through, φ the DLN parameters, ψ the teacher.
 Everything runs through ``torch.func.functional_call`` on the unwrapped
 model: the module's own parameters and buffers are never written during
 the step, so the student is exactly as it was, and BatchNorm running
-statistics are only updated on copies. Nothing is committed unless every
-quantity is finite.
+statistics are only updated on copies. Every pass sets the L2T modules'
+context itself (:func:`model_loss`: progress, look-ahead, stock loss; nothing
+recorded for the logs), so the step does not depend on what the caller set
+before it. Nothing is committed unless every quantity is finite.
 """
 import contextlib
 from dataclasses import dataclass, field
@@ -27,8 +29,8 @@ import torch
 from torch import Tensor, nn
 from torch.func import functional_call
 
-from ..models.dynamic_loss_module import (dynamic_loss_modules,
-                                          lookahead_mode, stock_loss)
+from ..models.dynamic_loss_module import dynamic_loss_modules
+from ..models.loss_context import loss_context
 from .student_step import StudentStep
 
 Reduce = Callable[[Tensor], Tensor]
@@ -147,12 +149,18 @@ def _own_tensors_restored(model: nn.Module) -> Iterator[None]:
             module._buffers.update(buffers)
 
 
-def model_loss(model: nn.Module, tensors: Dict[str, Tensor],
-               data: dict) -> Tensor:
+def model_loss(model: nn.Module, tensors: Dict[str, Tensor], data: dict,
+               *, progress: float, stock: bool = False) -> Tensor:
     """Total training loss of ``model`` evaluated with ``tensors`` in place of
-    its parameters/buffers, summed the way the runner sums it."""
-    # lookahead_mode: the losses get differentiated twice.
-    with lookahead_mode(model), _own_tensors_restored(model):
+    its parameters/buffers, summed the way the runner sums it.
+
+    Its DLNs see training progress ``progress``; with ``stock`` every L2T
+    module computes its stock loss instead (ℓ_val). The losses are ready to
+    be differentiated twice (look-ahead mode), and nothing is recorded.
+    """
+    with loss_context(dynamic_loss_modules(model), progress=progress,
+                      lookahead=True, stock=stock), \
+            _own_tensors_restored(model):
         losses = functional_call(model, tensors, args=(),
                                  kwargs=dict(data, mode='loss'))
     total, _ = model.parse_losses(losses)
@@ -178,10 +186,10 @@ def clip_by_total_norm(grads: Sequence[Optional[Tensor]],
 def lookahead(model: nn.Module, student: Dict[str, Tensor],
               constants: Dict[str, Tensor], phi: Dict[str, Tensor],
               train_data: dict, student_step: StudentStep, steps: int,
-              max_grad_norm: Optional[float] = None):
-    """θ' after ``steps`` differentiable optimizer steps on the DLN loss,
-    with the gradient of θ_S clipped to ``max_grad_norm`` like the
-    student's.
+              max_grad_norm: Optional[float] = None, *, progress: float):
+    """θ' after ``steps`` differentiable optimizer steps on the DLN loss (at
+    training progress ``progress``), with the gradient of θ_S clipped to
+    ``max_grad_norm`` like the student's.
 
     Returns ``(first DLN loss, θ')``; θ' stays a function of φ (and of ψ when
     φ is), which is what both meta-gradients flow through.
@@ -190,7 +198,8 @@ def lookahead(model: nn.Module, student: Dict[str, Tensor],
     current, optimizer_state = dict(student), None
     first_loss = None
     for _ in range(steps):
-        loss = model_loss(model, {**constants, **phi, **current}, train_data)
+        loss = model_loss(model, {**constants, **phi, **current}, train_data,
+                          progress=progress)
         first_loss = loss if first_loss is None else first_loss
         grads = clip_by_total_norm(
             torch.autograd.grad(loss, [current[name] for name in names],
@@ -204,24 +213,28 @@ def lookahead(model: nn.Module, student: Dict[str, Tensor],
 def validation_loss(model: nn.Module, student: Dict[str, Tensor],
                     constants: Dict[str, Tensor], phi: Dict[str, Tensor],
                     val_data: dict) -> Tensor:
-    """ℓ_val: the stock (baseline) loss of the looked-ahead student."""
-    with stock_loss(model):
-        return model_loss(model, {**constants, **phi, **student}, val_data)
+    """ℓ_val: the stock (baseline) loss of the looked-ahead student (no DLN
+    runs, so training progress does not enter)."""
+    return model_loss(model, {**constants, **phi, **student}, val_data,
+                      progress=0.0, stock=True)
 
 
 def dln_meta_gradient(model: nn.Module, student: Dict[str, Tensor],
                       constants: Dict[str, Tensor], phi: Dict[str, Tensor],
                       train_data: dict, val_data: dict,
                       student_step: StudentStep, lookahead_steps: int = 1,
-                      max_grad_norm: Optional[float] = None):
-    """Stage 1: look ahead under φ and differentiate ℓ_val(θ') w.r.t. φ.
+                      max_grad_norm: Optional[float] = None, *,
+                      progress: float):
+    """Stage 1: look ahead under φ (DLNs at training progress ``progress``)
+    and differentiate ℓ_val(θ') w.r.t. φ.
 
     Returns the flat meta-gradient g and the (detached) DLN training loss
     and validation loss. ``phi`` values must be leaves requiring grad.
     """
     train_loss, student_ahead = lookahead(model, student, constants, phi,
                                           train_data, student_step,
-                                          lookahead_steps, max_grad_norm)
+                                          lookahead_steps, max_grad_norm,
+                                          progress=progress)
     val_loss = validation_loss(model, student_ahead, constants, phi, val_data)
     grads = torch.autograd.grad(val_loss, list(phi.values()),
                                 allow_unused=True)
@@ -279,7 +292,7 @@ def teach_step(model: nn.Module,
     # 1. Student look-ahead under the current φ; g = ∂ℓ_val(θ')/∂φ.
     meta_grad, train_loss, val_before = dln_meta_gradient(
         model, student, constants, phi, train_data, val_data, student_step,
-        lookahead_steps, lookahead_max_grad_norm)
+        lookahead_steps, lookahead_max_grad_norm, progress=progress)
     reduced = reduce_mean(
         torch.cat([meta_grad, torch.stack([train_loss, val_before])]))
     meta_grad, (train_value, val_value) = reduced[:-2], reduced[-2:]
@@ -298,7 +311,8 @@ def teach_step(model: nn.Module,
     if teacher.learnable:
         _, student_ahead = lookahead(model, student, constants, phi_new,
                                      train_data, student_step,
-                                     lookahead_steps, lookahead_max_grad_norm)
+                                     lookahead_steps, lookahead_max_grad_norm,
+                                     progress=progress)
         val_after = validation_loss(model, student_ahead, constants, phi_new,
                                     val_data)
         teacher_params = {

@@ -6,12 +6,14 @@ gradients from the student's loss (``requires_grad`` is off, see
 :func:`freeze_dln`); only the teacher hook changes them.
 """
 from dataclasses import dataclass
-from typing import Dict, Optional, Tuple
+from typing import Optional
 
 import torch
 import torch.nn.functional as F
 from mmengine.registry import MODELS
 from torch import Tensor, nn
+
+from .weight_record import DLNRecord, WeightStats
 
 
 @dataclass
@@ -58,8 +60,8 @@ class ScoreMLP(nn.Module):
     the first layer without one). Scores are bounded to ±``max_score``, so
     one element's weight is at most e^(2·max_score) times another's.
 
-    Records the mean slope 1 - tanh² of its hidden units over the elements
-    it scores (``slope``): near 0 the units are saturated and the
+    Given ``slope``, adds the mean slope 1 - tanh² of its hidden units over
+    the elements it scores to it: near 0 the units are saturated and the
     meta-gradient vanishes.
     """
     max_score = 3.0
@@ -71,7 +73,6 @@ class ScoreMLP(nn.Module):
                              f'{hidden_channels!r}')
         self.fc1 = nn.Linear(in_features, 2 * hidden_channels)
         self.fc2 = nn.Linear(2 * hidden_channels, 1, bias=False)
-        self.slope = WeightStats()
         self.init_weights()
 
     def init_weights(self) -> None:
@@ -84,8 +85,8 @@ class ScoreMLP(nn.Module):
             nn.init.zeros_(self.fc1.bias)
             nn.init.constant_(self.fc2.weight, 1.0 / half)
 
-    def forward(self, features: Tensor,
-                valid: Optional[Tensor] = None) -> Tensor:
+    def forward(self, features: Tensor, valid: Optional[Tensor] = None,
+                slope: Optional[WeightStats] = None) -> Tensor:
         half = self.fc1.out_features // 2
         # The two halves are computed by separate, identical calls so that
         # they cancel exactly at initialisation.
@@ -93,8 +94,9 @@ class ScoreMLP(nn.Module):
                                     self.fc1.bias[:half]))
         second = torch.tanh(F.linear(features, self.fc1.weight[half:],
                                      self.fc1.bias[half:]))
-        slope = 1 - torch.cat([first, second], -1).detach().square()
-        self.slope.update(slope.mean(-1), valid)
+        if slope is not None:
+            hidden = torch.cat([first, second], -1).detach()
+            slope.update((1 - hidden.square()).mean(-1), valid)
         score = (F.linear(first, self.fc2.weight[:, :half])
                  - F.linear(second, self.fc2.weight[:, half:])).squeeze(-1)
         return self.max_score * torch.tanh(score / self.max_score)
@@ -124,129 +126,15 @@ def standardise(values: Tensor, valid: Tensor, limit: float = 5.0) -> Tensor:
     return ((values - mean) / (std + 1e-6)).clamp(-limit, limit)
 
 
-class WeightStats:
-    """Running mean/min/max of DLN outputs over the calls of one iteration.
-
-    A head may call its loss once per feature level (YOLOv3: three times), so
-    the statistics accumulate until :meth:`reset` (the hook resets them before
-    each iteration). Kept as tensors: no ``.item()`` sync while training.
-    """
-
-    def __init__(self) -> None:
-        self.reset()
-
-    def reset(self) -> None:
-        self._sum = self._count = self._min = self._max = None
-
-    def update(self, values: Tensor, mask: Optional[Tensor] = None) -> None:
-        selected = values.detach()
-        if mask is not None:
-            selected = selected[mask]
-        if selected.numel() == 0:
-            return
-        total, count = selected.sum(), selected.numel()
-        low, high = selected.min(), selected.max()
-        if self._sum is None:
-            self._sum, self._count, self._min, self._max = (total, count, low,
-                                                            high)
-        else:
-            self._sum = self._sum + total
-            self._count += count
-            self._min = torch.minimum(self._min, low)
-            self._max = torch.maximum(self._max, high)
-
-    def summary(self) -> Dict[str, Tensor]:
-        if self._sum is None:
-            return {}
-        return dict(mean=self._sum / self._count, min=self._min,
-                    max=self._max)
-
-
-def element_classes(loss: ElementwiseLoss, dataset_classes: Optional[int]
-                    ) -> Optional[Tuple[Tensor, Tensor, int]]:
-    """(class of each element, mask of the elements that belong to it,
-    number of classes) for per-class statistics, or ``None``.
-
-    Softmax: the target label (mmdet's extra background class included).
-    Sigmoid: the class column of positive elements (last dim for one-hot or
-    soft targets, dim 1 for label targets), only if that dim has the
-    dataset's class count: objectness losses (YOLO's ``loss_conf``) are
-    sigmoid losses too, over positions rather than classes. Regression
-    elements have no class.
-    """
-    if loss.kind == 'softmax':
-        num_classes = loss.pred.size(1)
-        if dataset_classes and num_classes not in (dataset_classes,
-                                                   dataset_classes + 1):
-            return None
-        labels = loss.target.long()
-        mask = loss.valid & (labels >= 0) & (labels < num_classes)
-        return labels.clamp(0, num_classes - 1), mask, num_classes
-    if loss.kind == 'sigmoid' and dataset_classes:
-        dim = -1 if loss.target.shape == loss.pred.shape else 1
-        if loss.pred.size(dim) != dataset_classes:
-            return None
-        shape = [1] * loss.values.dim()
-        shape[dim] = dataset_classes
-        columns = torch.arange(dataset_classes, device=loss.values.device)
-        return (columns.view(shape).expand_as(loss.values),
-                (loss.positive > 0) & loss.valid, dataset_classes)
-    return None
-
-
-class ClassWeightStats:
-    """Sum and count of DLN weights per class since the last :meth:`reset`.
-
-    Accumulates over many iterations (the hook writes and resets it once per
-    teach interval); sums and counts rather than means so that ranks can be
-    added up. Tensors only: no ``.item()`` sync while training.
-    """
-
-    def __init__(self) -> None:
-        # The dataset's class count, set by the hook (see element_classes).
-        self.dataset_classes: Optional[int] = None
-        self.reset()
-
-    def reset(self) -> None:
-        self.sums: Optional[Tensor] = None
-        self.counts: Optional[Tensor] = None
-
-    def update(self, weights: Tensor, loss: ElementwiseLoss) -> None:
-        described = element_classes(loss, self.dataset_classes)
-        if described is None:
-            return
-        classes, mask, num_classes = described
-        selected = classes[mask]
-        weights = weights.detach()[mask].double()
-        sums = torch.bincount(selected, weights=weights,
-                              minlength=num_classes)
-        counts = torch.bincount(selected, minlength=num_classes).double()
-        if self.sums is None:
-            self.sums, self.counts = sums, counts
-        else:
-            self.sums = self.sums + sums
-            self.counts = self.counts + counts
-
-    def summary(self) -> Dict[str, Tensor]:
-        if self.sums is None:
-            return {}
-        return dict(sum=self.sums, count=self.counts)
-
-
 class DLN(nn.Module):
-    """Base of the DLNs: what they output is summarised for the logs."""
+    """Base of the element DLNs.
+
+    ``forward(loss, record=None)`` returns the per-element loss; with a
+    :class:`~l2t_mm.models.weight_record.DLNRecord` it also summarises its
+    weights there (the caller decides when: the hook records the student's
+    own passes, nothing else).
+    """
     teachable = True  # L2TTeacherHook adjusts the parameters
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.stats = WeightStats()
-        self.class_stats = ClassWeightStats()
-
-    def summary(self) -> Dict[str, Tensor]:
-        return self.stats.summary()
-
-    def reset_stats(self) -> None:
-        self.stats.reset()
 
 
 @MODELS.register_module()
@@ -272,17 +160,19 @@ class WeightingDLN(DLN):
     def init_weights(self) -> None:
         self.mlp.init_weights()
 
-    def forward(self, loss: ElementwiseLoss) -> Tensor:
+    def forward(self, loss: ElementwiseLoss,
+                record: Optional[DLNRecord] = None) -> Tensor:
         values = loss.values
         progress = torch.full_like(values, loss.progress)
         hardness = standardise(torch.log1p(values.detach().clamp(min=0)),
                                loss.valid)
         features = torch.stack(
             [hardness, loss.confidence, loss.positive, progress], dim=-1)
-        weights = normalise_log_weights(self.mlp(features, loss.valid),
-                                        loss.valid)
-        self.stats.update(weights, loss.valid)
-        self.class_stats.update(weights, loss)
+        scores = self.mlp(features, loss.valid,
+                          record.slope if record is not None else None)
+        weights = normalise_log_weights(scores, loss.valid)
+        if record is not None:
+            record.add_element_weights(weights, loss)
         return weights * values
 
 
@@ -312,9 +202,10 @@ class LogitDLN(DLN):
                 nn.LeakyReLU()
             ]
         layers.append(nn.Linear(hidden_channels, 1, bias=False))
-        self.mlp = nn.Sequential(*layers)  # stats: of its per-element loss
+        self.mlp = nn.Sequential(*layers)
 
-    def forward(self, loss: ElementwiseLoss) -> Tensor:
+    def forward(self, loss: ElementwiseLoss,
+                record: Optional[DLNRecord] = None) -> Tensor:
         if loss.kind == 'softmax':
             per_element = self._softmax_rows(loss.pred, loss.target)
         elif loss.kind == 'sigmoid':
@@ -330,7 +221,8 @@ class LogitDLN(DLN):
                 'sigmoid logits); use dln=dict(type="WeightingDLN") for '
                 'regression losses such as L1, MSE or IoU.')
         per_element = per_element * loss.valid.to(per_element.dtype)
-        self.stats.update(per_element, loss.valid)
+        if record is not None:  # no weights: the summary is of its loss
+            record.weights.update(per_element, loss.valid)
         return per_element
 
     def _softmax_rows(self, logits: Tensor, labels: Tensor) -> Tensor:

@@ -79,13 +79,15 @@ class DynamicLossHead(DynamicLossModule):
         return self.weight_losses(losses), predictions
 
     def weight_losses(self, losses: dict) -> dict:
-        if self.use_stock_loss:
+        context = self.context  # progress and modes: see LossContext
+        if context.stock:
             return losses
         names = loss_term_names(losses)
         if not names:
             return losses
         values = [term_value(losses[name]) for name in names]
-        weights = self.dln(torch.stack(values), self.progress, names)
+        weights = self.dln(torch.stack(values), context.progress, names,
+                           record=context.record)
         weighted = dict(losses)
         for name, weight in zip(names, weights):
             value = losses[name]

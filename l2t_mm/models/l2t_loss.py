@@ -61,10 +61,12 @@ class L2TLoss(DynamicLossModule):
             self.dln.init_weights()
 
     def forward(self, *args, **kwargs) -> Tensor:
+        context = self.context  # progress and modes: see LossContext
         call = self.reader.bind(args, kwargs)
-        if self.in_lookahead:
+        if context.lookahead:
             call = self.reader.lookahead(call)
-        if self.use_stock_loss:
+        if context.stock:
             return call()
-        elements = self.reader.elements(call, self.progress)
-        return self.reader.reduce(call, self.dln(elements))
+        elements = self.reader.elements(call, context.progress)
+        return self.reader.reduce(
+            call, self.dln(elements, record=context.record))

@@ -13,21 +13,24 @@ The last two are the cheap adaptive-weighting peers the benchmark compares
 L2T against. They are not ``teachable``: ``L2TTeacherHook`` refuses them.
 """
 import math
-from typing import Dict, List, Optional
+from typing import List, Optional
 
 import torch
 from mmengine.dist import all_reduce
 from mmengine.registry import MODELS
 from torch import Tensor, nn
 
-from .dln import ScoreMLP, WeightStats, normalise_log_weights
+from .dln import ScoreMLP, normalise_log_weights
+from .weight_record import DLNRecord
 
 
 class TermWeighting(nn.Module):
-    """Base: term-count check, per-term statistics for the logs.
+    """Base: the term-count check.
 
-    Subclasses implement ``forward(term_values, progress, term_names)`` ->
-    one weight per term, and may add a :meth:`regularizer` to the loss.
+    Subclasses implement ``forward(term_values, progress, term_names,
+    record=None)`` -> one weight per term (each term's weight added to
+    ``record`` when one is given), and may add a :meth:`regularizer` to the
+    loss.
 
     Args:
         max_terms: the most loss terms a head may return; parameters and
@@ -39,7 +42,6 @@ class TermWeighting(nn.Module):
     def __init__(self, max_terms: int = 8) -> None:
         super().__init__()
         self.max_terms = max_terms
-        self.term_stats: Dict[str, WeightStats] = {}
 
     def check_terms(self, term_names: List[str]) -> int:
         num_terms = len(term_names)
@@ -51,24 +53,9 @@ class TermWeighting(nn.Module):
                 f'dln=dict(type="{name}", max_terms={num_terms}).')
         return num_terms
 
-    def record(self, weights: Tensor, term_names: List[str]) -> None:
-        for name, weight in zip(term_names, weights):
-            self.term_stats.setdefault(name, WeightStats()).update(weight)
-
     def regularizer(self, num_terms: int) -> Optional[Tensor]:
         """A term added to the total loss (``None``: nothing to add)."""
         return None
-
-    def summary(self) -> Dict[str, Tensor]:
-        """Mean weight of each loss term, keyed by the term's name."""
-        return {
-            name: stats.summary()['mean']
-            for name, stats in self.term_stats.items() if stats.summary()
-        }
-
-    def reset_stats(self) -> None:
-        for stats in self.term_stats.values():
-            stats.reset()
 
 
 @MODELS.register_module()
@@ -91,7 +78,8 @@ class TermWeightingDLN(TermWeighting):
         self.mlp.init_weights()
 
     def forward(self, term_values: Tensor, progress: float,
-                term_names: List[str]) -> Tensor:
+                term_names: List[str],
+                record: Optional[DLNRecord] = None) -> Tensor:
         num_terms = self.check_terms(term_names)
         one_hot = torch.eye(self.max_terms, dtype=term_values.dtype,
                             device=term_values.device)[:num_terms]
@@ -100,8 +88,11 @@ class TermWeightingDLN(TermWeighting):
             torch.full_like(term_values, progress).unsqueeze(-1), one_hot
         ], dim=-1)
         all_valid = torch.ones_like(term_values, dtype=torch.bool)
-        weights = normalise_log_weights(self.mlp(features), all_valid)
-        self.record(weights, term_names)
+        scores = self.mlp(features,
+                          slope=record.slope if record is not None else None)
+        weights = normalise_log_weights(scores, all_valid)
+        if record is not None:
+            record.add_term_weights(weights, term_names)
         return weights
 
 
@@ -136,10 +127,12 @@ class UncertaintyWeighting(TermWeighting):
         nn.init.constant_(self.log_variance, math.log(0.5))
 
     def forward(self, term_values: Tensor, progress: float,
-                term_names: List[str]) -> Tensor:
+                term_names: List[str],
+                record: Optional[DLNRecord] = None) -> Tensor:
         num_terms = self.check_terms(term_names)
         weights = 0.5 * torch.exp(-self.log_variance[:num_terms])
-        self.record(weights, term_names)
+        if record is not None:
+            record.add_term_weights(weights, term_names)
         return weights
 
     def regularizer(self, num_terms: int) -> Tensor:
@@ -185,7 +178,8 @@ class DynamicWeightAverage(TermWeighting):
         self.register_buffer('complete_windows', torch.zeros((), dtype=int))
 
     def forward(self, term_values: Tensor, progress: float,
-                term_names: List[str]) -> Tensor:
+                term_names: List[str],
+                record: Optional[DLNRecord] = None) -> Tensor:
         num_terms = self.check_terms(term_names)
         if self.complete_windows >= 2:
             older, newer = self.window_means[:, :num_terms]
@@ -195,7 +189,8 @@ class DynamicWeightAverage(TermWeighting):
             weights = torch.ones_like(term_values)
         if self.training:
             self._accumulate(term_values.detach(), num_terms)
-        self.record(weights, term_names)
+        if record is not None:
+            record.add_term_weights(weights, term_names)
         return weights
 
     @torch.no_grad()

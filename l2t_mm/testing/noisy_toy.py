@@ -19,7 +19,7 @@ from torch import Tensor, nn
 
 from ..engine.student_step import StudentStep
 from ..engine.teach_step import partition_parameters, teach_step
-from ..models import L2TLoss
+from ..models import L2TLoss, dynamic_loss_modules, loss_context
 from ..models.elementwise import describe_elements
 from ..models.noise_auc import noise_auc
 
@@ -43,13 +43,15 @@ class ToyStudent(BaseModel):
             return dict(loss_cls=self.loss_cls(logits, data_samples))
         return logits
 
-    def element_weights(self, inputs: Tensor, labels: Tensor) -> Tensor:
-        """The DLN's weight of every (input, label) pair."""
+    def element_weights(self, inputs: Tensor, labels: Tensor,
+                        progress: float) -> Tensor:
+        """The DLN's weight of every (input, label) pair at training
+        progress ``progress``."""
         with torch.no_grad():
             logits = self(inputs)
             values = F.cross_entropy(logits, labels, reduction='none')
             elements = describe_elements(logits, labels, values, False,
-                                         self.loss_cls.progress)
+                                         progress)
             return self.loss_cls.dln(elements) / values.clamp(min=1e-12)
 
 
@@ -120,14 +122,16 @@ def run_toy(teacher: Optional[dict], seed: int, steps: int = 200,
     generator = torch.Generator().manual_seed(seed + 1000)
     improved: List[bool] = []
     num_train = problem.train_inputs.size(0)
+    modules = dynamic_loss_modules(model)
     for step in range(steps):
-        model.loss_cls.progress = step / steps
         index = torch.randint(0, num_train, (batch_size, ),
                               generator=generator)
         batch = dict(inputs=problem.train_inputs[index],
                      data_samples=problem.train_labels[index])
         optimizer.zero_grad()
-        model.parse_losses(model(**batch, mode='loss'))[0].backward()
+        with loss_context(modules, progress=step / steps):
+            losses = model(**batch, mode='loss')
+        model.parse_losses(losses)[0].backward()
         optimizer.step()
         if teacher_module is None:
             continue
@@ -146,7 +150,8 @@ def run_toy(teacher: Optional[dict], seed: int, steps: int = 200,
         test_loss = F.cross_entropy(model(problem.test_inputs),
                                     problem.test_labels).item()
     weights = model.element_weights(problem.train_inputs,
-                                    problem.train_labels)
+                                    problem.train_labels,
+                                    progress=(steps - 1) / steps)
     auc = noise_auc(weights, problem.corrupted) if teacher else 0.5
     return ToyResult(
         test_loss=test_loss, auc=auc,

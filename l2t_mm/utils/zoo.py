@@ -26,7 +26,6 @@ from ..engine.l2t_teacher_hook import L2TTeacherHook
 from ..engine.student_step import StudentStep
 from ..engine.teach_step import (dln_meta_gradient, lookahead_tensors,
                                  partition_parameters)
-from ..models.dynamic_loss_module import dynamic_loss_modules
 from ..models.loss_readers import LossRefused
 from .zoo_config import load_stock_config, sweep_config
 
@@ -159,11 +158,7 @@ def check_teaching(runner: Runner,
                            'non-finite)')
     model = runner.model.module if is_model_wrapper(runner.model) \
         else runner.model
-    used = {
-        name
-        for name, module in dynamic_loss_modules(model).items()
-        if module.weight_summary()
-    }
+    used = {name for name, record in hook.records.items() if record.summary()}
     partition = partition_parameters(model, hook.lookahead_params)
     student, constants, phi = lookahead_tensors(model, partition)
     params = dict(model.named_parameters())
@@ -175,9 +170,12 @@ def check_teaching(runner: Runner,
         next(iter(runner.train_dataloader)), True)
     val_data = model.data_preprocessor(next(iter(hook.teach_dataloader)),
                                        True)
+    # The DLNs' progress input of the last iteration, as training left it.
+    progress = (runner.iter - 1) / runner.max_iters
     meta_grad, _, _ = dln_meta_gradient(model, student, constants, phi,
                                         train_data, val_data, student_step,
-                                        hook.lookahead_steps)
+                                        hook.lookahead_steps,
+                                        progress=progress)
     sizes = [tensor.numel() for tensor in phi.values()]
     pieces = dict(zip(phi, meta_grad.split(sizes)))
     return {

@@ -79,7 +79,8 @@ def test_meta_gradient_matches_finite_differences():
     val = toy_batch(16, 1, torch.float64)
     student, constants, phi = lookahead_tensors(model, partition)
     meta_grad, _, _ = dln_meta_gradient(model, student, constants, phi, train,
-                                        val, sgd_step(model, partition, 0.5))
+                                        val, sgd_step(model, partition, 0.5),
+                                        progress=0.0)
     flat = torch.cat([p.reshape(-1) for p in phi.values()]).detach()
     names = list(phi)
     sizes = [phi[n].numel() for n in names]
@@ -90,7 +91,8 @@ def test_meta_gradient_matches_finite_differences():
                     for n, piece in zip(names, pieces)}
         s, c, _ = lookahead_tensors(model, partition)
         _, _, val_loss = dln_meta_gradient(model, s, c, phi_eval, train, val,
-                                           sgd_step(model, partition, 0.5))
+                                           sgd_step(model, partition, 0.5),
+                                           progress=0.0)
         return val_loss
 
     coords = torch.argsort(meta_grad.abs(), descending=True)[:6].tolist()
@@ -153,9 +155,10 @@ def test_lookahead_clips_like_the_student_optimizer():
     student, constants, phi = lookahead_tensors(model, partition)
     data = toy_batch(16, 0)
     sgd = sgd_step(model, partition, 1.0)
-    _, free = lookahead(model, student, constants, phi, data, sgd, steps=1)
+    _, free = lookahead(model, student, constants, phi, data, sgd, steps=1,
+                        progress=0.0)
     _, clipped = lookahead(model, student, constants, phi, data, sgd,
-                           steps=1, max_grad_norm=1e-3)
+                           steps=1, max_grad_norm=1e-3, progress=0.0)
 
     def step_norm(ahead):
         return torch.sqrt(sum(((ahead[n] - student[n])**2).sum()

@@ -94,6 +94,31 @@ def test_class_weights_are_written_once_per_interval(tmp_path):
     assert later != [1.0, 1.0, 1.0] and all(0 < w < 10 for w in later)
 
 
+class _TeachAt(L2TTeacherHook):
+    """A user's own policy: teach after iterations 1, 2 and 5 only."""
+
+    def should_teach(self, iteration: int) -> bool:
+        return iteration + 1 in (1, 2, 5)
+
+
+def test_overridden_should_teach_sets_the_class_weight_windows(tmp_path):
+    runner = _runner(tmp_path, max_iters=6, checkpoint_interval=6,
+                     type=_TeachAt)
+    runner.train()
+    hook = _teacher_hook(runner)
+    assert hook.teach_steps == 3
+    lines = _class_weight_lines(tmp_path)
+    # One line per teach step, over the iterations since the one before:
+    # the student's batches of 8 only, none of the teach step's passes.
+    assert [line['iter'] for line in lines] == [1, 2, 5]
+    assert [sum(line['modules']['loss_cls']['count'])
+            for line in lines] == [8, 8, 24]
+    assert lines[0]['modules']['loss_cls']['mean'] == [1.0, 1.0, 1.0]
+    # The last iteration's logged weights: its training batch alone.
+    assert hook.records['loss_cls'].weights._count == 8
+    assert runner.model.loss_cls.context.record is None
+
+
 class _SnapshotDLN(Hook):
     """Copies φ once the runner has initialised the weights."""
 

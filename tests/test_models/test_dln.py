@@ -58,7 +58,7 @@ def test_meta_gradient_reaches_every_dln_layer_at_init():
     student, constants, phi = lookahead_tensors(model, partition)
     meta_grad, _, _ = dln_meta_gradient(
         model, student, constants, phi, toy_batch(16, 0), toy_batch(16, 1),
-        sgd_step(model, partition, 0.5))
+        sgd_step(model, partition, 0.5), progress=0.0)
     offset = 0
     for name, value in phi.items():
         piece = meta_grad[offset:offset + value.numel()]

@@ -11,7 +11,8 @@ from tool_helpers import REPO
 from toy import sgd_step
 
 from l2t_mm.engine.teach_step import partition_parameters, teach_step
-from l2t_mm.models import LSTMTeacher
+from l2t_mm.models import LSTMTeacher, loss_context
+from l2t_mm.models.weight_record import DLNRecord
 
 
 @pytest.fixture(scope='module')
@@ -57,18 +58,24 @@ def test_trained_dln_reweights_terms_with_mean_one(detector_and_batch):
     saved = copy.deepcopy(dln.state_dict())
     with torch.no_grad():
         dln.mlp.fc2.weight.normal_()
+    record = DLNRecord()
     try:
         stock = _head_losses(model, data, stock=True)
-        wrapped = _head_losses(model, data, stock=False)
+        with loss_context(dict(bbox_head=model.bbox_head),
+                          records=dict(bbox_head=record)):
+            wrapped = _head_losses(model, data, stock=False)
         ratios = torch.stack([
             sum(w.sum() for w in wrapped[name]) /
             sum(s.sum() for s in stock[name]) for name in sorted(stock)
         ])
         assert not torch.allclose(ratios, torch.ones(4))
         torch.testing.assert_close(ratios.mean(), torch.tensor(1.0))
-        summary = model.bbox_head.weight_summary()
+        summary = record.summary()
         assert set(summary) == set(stock)
-        assert 0 < model.bbox_head.hidden_slope() <= 1
+        for name in stock:  # each term's weight, as the loss dict has it
+            torch.testing.assert_close(
+                summary[name], wrapped[name.replace('loss', 'weight')])
+        assert 0 < record.hidden_slope() <= 1
     finally:
         dln.load_state_dict(saved)
 

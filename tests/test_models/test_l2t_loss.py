@@ -4,6 +4,8 @@ import torch
 from mmengine.registry import MODELS, init_default_scope
 
 import l2t_mm  # noqa: F401
+from l2t_mm.models import loss_context
+from l2t_mm.models.weight_record import DLNRecord
 
 NUM_CLASSES = 5
 N = 12
@@ -102,32 +104,53 @@ def test_trained_dln_reweights_elements():
     stock_value = MODELS.build(cfg)(pred, target)
     with torch.no_grad():
         wrapped.dln.mlp.fc2.weight.normal_()
-    changed = wrapped(pred, target)
+    record = DLNRecord()
+    with loss_context(dict(loss=wrapped), records=dict(loss=record)):
+        changed = wrapped(pred, target)
     assert not torch.allclose(changed, stock_value)
-    wrapped.use_stock_loss = True
-    torch.testing.assert_close(wrapped(pred, target), stock_value)
-    summary = wrapped.weight_summary()
+    with loss_context(dict(loss=wrapped), stock=True):
+        torch.testing.assert_close(wrapped(pred, target), stock_value)
+    summary = record.summary()
     assert summary['min'] < summary['mean'] < summary['max']
     torch.testing.assert_close(summary['mean'], torch.tensor(1.0))
+
+
+def test_weights_are_recorded_only_inside_a_recording_block():
+    cfg, pred, target, _ = _case('ce')
+    wrapped = MODELS.build(dict(type='L2TLoss', loss=cfg))
+    record = DLNRecord()
+    wrapped(pred, target)  # outside any block: nothing recorded anywhere
+    with loss_context(dict(loss=wrapped), records=dict(loss=record)):
+        wrapped(pred, target)
+        wrapped(pred[:4], target[:4])  # a head calls its loss per level
+    wrapped(pred, target)
+    assert record.weights.summary()['mean'] == pytest.approx(1.0)
+    assert record.weights._count == N + 4
+    assert wrapped.context.record is None  # the block restored the context
 
 
 def test_hidden_slope_reports_saturated_dln_units():
     cfg, pred, target, _ = _case('ce')
     wrapped = MODELS.build(dict(type='L2TLoss', loss=cfg))
-    wrapped(pred, target)
-    healthy = wrapped.hidden_slope()
-    assert 0.3 < healthy <= 1.0  # xavier init on log-loss features
-    wrapped.reset_weight_summary()
-    assert wrapped.hidden_slope() is None
+    logit = MODELS.build(
+        dict(type='L2TLoss', loss=cfg, dln=dict(type='LogitDLN')))
+    modules = dict(loss=wrapped, logit=logit)
+
+    def slopes():
+        records = dict(loss=DLNRecord(), logit=DLNRecord())
+        with loss_context(modules, records=records):
+            wrapped(pred, target)
+            logit(pred, target)
+        return {name: r.hidden_slope() for name, r in records.items()}
+
+    healthy = slopes()
+    assert 0.3 < healthy['loss'] <= 1.0  # xavier init on log-loss features
+    assert healthy['logit'] is None  # LeakyReLU: nothing saturates
+    assert DLNRecord().hidden_slope() is None  # nothing recorded
     with torch.no_grad():  # a teacher that stepped far: tanh saturates
         wrapped.dln.mlp.fc1.weight.mul_(1e3)
         wrapped.dln.mlp.fc1.bias.fill_(50.0)
-    wrapped(pred, target)
-    assert wrapped.hidden_slope() < 0.01
-    logit = MODELS.build(
-        dict(type='L2TLoss', loss=cfg, dln=dict(type='LogitDLN')))
-    logit(pred, target)
-    assert logit.hidden_slope() is None  # LeakyReLU: nothing saturates
+    assert slopes()['loss'] < 0.01
 
 
 def test_dln_gets_no_gradient_from_student_loss():
@@ -196,9 +219,9 @@ def test_lookahead_mode_feeds_focal_loss_a_one_hot_target(monkeypatch):
     monkeypatch.setattr(type(wrapped.stock_loss), 'forward', spy)
     expected = wrapped(pred, target, weight=weight)
     assert seen[-1].dim() == 1
-    wrapped.in_lookahead = True
     pred = pred.clone().requires_grad_()
-    value = wrapped(pred, target, weight=weight)
+    with loss_context(dict(loss=wrapped), lookahead=True):
+        value = wrapped(pred, target, weight=weight)
     assert seen[-1].shape == pred.shape
     torch.testing.assert_close(value, expected)
     # second order: the gradient's norm is itself differentiable

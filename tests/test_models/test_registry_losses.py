@@ -20,7 +20,7 @@ from mmengine.registry import MODELS, init_default_scope
 from mmseg.registry import MODELS as MMSEG_MODELS
 
 import l2t_mm  # noqa: F401
-from l2t_mm.models.dynamic_loss_module import lookahead_mode
+from l2t_mm.models import loss_context
 
 N, C = 12, 5
 
@@ -433,8 +433,8 @@ def test_equals_stock_loss_at_init(name, index, call):
                                atol=1e-6)
     # The teach step's validation loss (a fresh module: GHM keeps state).
     wrapped = MODELS.build(dict(type='L2TLoss', loss=case.cfg))
-    wrapped.use_stock_loss = True
-    torch.testing.assert_close(_run(wrapped, args, kwargs)[0], expected)
+    with loss_context(dict(loss=wrapped), stock=True):
+        torch.testing.assert_close(_run(wrapped, args, kwargs)[0], expected)
 
 
 FIRST_CALLS = [(name, index) for name, cases in CASES.items()
@@ -447,11 +447,10 @@ def test_differentiable_twice_in_lookahead(name, index):
     """The teach step differentiates the look-ahead loss twice."""
     case = CASES[name][index]
     args, kwargs = next(iter(case.calls.values()))()
-    model = torch.nn.ModuleDict(
-        dict(loss=MODELS.build(dict(type='L2TLoss', loss=case.cfg))))
+    wrapped = MODELS.build(dict(type='L2TLoss', loss=case.cfg))
     pred = args[0].clone().requires_grad_()
-    with lookahead_mode(model):
-        value = model['loss'](pred, *args[1:], **kwargs).sum()
+    with loss_context(dict(loss=wrapped), lookahead=True):
+        value = wrapped(pred, *args[1:], **kwargs).sum()
     (grad, ) = torch.autograd.grad(value, pred, create_graph=True)
     grad.square().sum().backward()
     assert torch.isfinite(pred.grad).all()

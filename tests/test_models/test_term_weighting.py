@@ -14,7 +14,9 @@ from mmengine.runner import BaseLoop
 from tool_helpers import REPO
 
 from l2t_mm.engine.l2t_teacher_hook import L2TTeacherHook
-from l2t_mm.models import DynamicWeightAverage, UncertaintyWeighting
+from l2t_mm.models import (DynamicWeightAverage, UncertaintyWeighting,
+                           loss_context)
+from l2t_mm.models.weight_record import DLNRecord
 
 NAMES = ['loss_a', 'loss_b']
 
@@ -90,14 +92,18 @@ def test_uncertainty_head_is_trained_by_the_student_and_refused_by_hook():
     model, data = _detector('yolo_uw.py')
     head = model.bbox_head
     assert head.dln.log_variance.requires_grad  # not frozen like a DLN
-    losses = model(**data, mode='loss')
+    record = DLNRecord()
+    with loss_context(dict(bbox_head=head), records=dict(bbox_head=record)):
+        losses = model(**data, mode='loss')
     assert {'weight_cls', 'weight_conf', 'weight_xy', 'weight_wh',
             'loss_weighting_reg'} <= set(losses)
     total, _ = model.parse_losses(losses)
     total.backward()
     grad = head.dln.log_variance.grad
     assert grad is not None and grad[:4].abs().min() > 0
-    assert head.hidden_slope() is None  # no hidden units to saturate
+    assert record.hidden_slope() is None  # no hidden units to saturate
+    assert set(record.summary()) == {'loss_cls', 'loss_conf', 'loss_xy',
+                                     'loss_wh'}
     hook = L2TTeacherHook(teach_dataloader=[])
     with pytest.raises(ValueError, match="'bbox_head' uses Uncertainty"):
         # A runner about to train (its train loop is built).
