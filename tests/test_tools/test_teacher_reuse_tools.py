@@ -1,21 +1,16 @@
-"""tools/export_teacher.py and benchmark.py --teacher-from, without
-training: the run folder holds a checkpoint written the way the hook
-writes its teacher entry."""
-import argparse
-import importlib.util
-
+"""tools/export_teacher.py without training: the run folder holds a
+checkpoint written the way the hook writes its teacher entry
+(benchmark.py --teacher-from: tests/test_benchmark/test_variants.py)."""
 import pytest
 import torch
 from mmengine.registry import MODELS
-from tool_helpers import REPO, run_tool
+from tool_helpers import run_tool
 from toy import ToyClassifier
 
 from l2t_mm.engine import partition_parameters
 from l2t_mm.engine.teacher_transfer import (CHECKPOINT_KEY, dln_layout,
-                                            teacher_record,
-                                            validate_init_teacher)
+                                            teacher_record)
 from l2t_mm.models.dynamic_loss_module import dynamic_loss_modules
-from l2t_mm.utils.launch import add_common_arguments, load_config
 
 
 @pytest.fixture
@@ -69,32 +64,3 @@ def test_export_refuses_with_one_line_and_exit_code_2(tmp_path):
         lines = result.stderr.strip().splitlines()
         assert len(lines) == 1 and lines[0].startswith('export_teacher.py: ')
         assert reason in lines[0]
-
-
-def _benchmark():
-    spec = importlib.util.spec_from_file_location(
-        'benchmark', REPO / 'tools' / 'benchmark.py')
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-def test_benchmark_teacher_from_sets_init_teacher_of_the_l2t_runs(run_dir):
-    benchmark = _benchmark()
-    config = str(REPO / 'configs' / 'yolo_l2t.py')
-    args = benchmark.parse_args([config, '--teacher-from', str(run_dir)])
-    options = benchmark.init_teacher_option(config, args.teacher_from)
-    assert options == [
-        f'custom_hooks.0.init_teacher.checkpoint='
-        f'{(run_dir / "iter_4.pth").resolve()}']
-    # As tools/train.py reads --cfg-options: the hook gets a valid option.
-    parser = argparse.ArgumentParser()
-    add_common_arguments(parser)
-    parsed = parser.parse_args([config, '--cfg-options', *options])
-    cfg = load_config(config, parsed.cfg_options)
-    assert validate_init_teacher(cfg.custom_hooks[0].init_teacher) == dict(
-        checkpoint=str((run_dir / 'iter_4.pth').resolve()),
-        load=('teacher', 'memory', 'dln'))
-    assert benchmark.init_teacher_option(config, None) == []
-    with pytest.raises(SystemExit, match='--teacher-from: .* does not exist'):
-        benchmark.init_teacher_option(config, str(run_dir / 'absent'))

@@ -1,0 +1,72 @@
+"""What a finished run's logs say: the task's metrics, time per iteration,
+the teach step's share of it, the noise AUC of each DLN, and the curves."""
+import statistics
+from pathlib import Path
+from typing import Dict, List
+
+from ..engine.log_schema import NOISE_AUC_PREFIX, TEACH_TIME, taught_in
+from ..utils.run_logs import read_per_class_iou, read_scalars
+from .schema import METRICS, WARMUP_ITERS
+
+
+def robust_time_per_iter(times: List[float], window: int) -> float:
+    """Median over consecutive windows of ``window`` iterations of their
+    mean time. A window as long as the teach interval holds exactly one teach
+    step, so the teaching cost is counted, while a burst of load from another
+    process on this (shared, noisy) machine moves only a few windows."""
+    timed = times[WARMUP_ITERS:] or times
+    windows = [timed[i:i + window] for i in range(0, len(timed), window)]
+    full = [w for w in windows if len(w) == window] or windows
+    return statistics.median(statistics.mean(w) for w in full)
+
+
+def summarise_rows(rows: List[dict], task: str, window: int) -> Dict:
+    """Summary of a run from its ``scalars.json`` rows (training rows carry
+    ``iter`` and ``loss``; validation rows the metrics)."""
+    train_rows = [r for r in rows if 'iter' in r and 'loss' in r]
+    # A validation row's own 'step' is the epoch when metrics are logged by
+    # epoch; the iteration it belongs to is that of the train row before it.
+    val_rows, last_iter = [], 0
+    for row in rows:
+        if 'iter' in row:
+            last_iter = row['iter']
+        else:
+            val_rows.append(dict(row, step=last_iter))
+    teach_times, previous_steps = [], 0
+    for row in train_rows:
+        steps = taught_in(row, previous_steps)
+        teach_times.append(0.0 if steps is None else row[TEACH_TIME])
+        previous_steps = steps or previous_steps
+    # IterTimerHook times an iteration from one after_train_iter to the next,
+    # so a teach step is counted in the *next* iteration's time; the final
+    # iteration's teach step is in no row and is added here.
+    times = [row['time'] for row in train_rows]
+    times[-1] += teach_times[-1]
+    final = val_rows[-1] if val_rows else {}
+    metrics = {name: final.get(name) for name in METRICS[task]}
+    # The last noise AUC each DLN logged (runs on data with clean labels).
+    noise_auc = {}
+    for row in train_rows:
+        for key, value in row.items():
+            if key.startswith(NOISE_AUC_PREFIX):
+                noise_auc[key[len(NOISE_AUC_PREFIX):]] = value
+    return dict(
+        metrics=metrics,
+        noise_auc=noise_auc,
+        time_per_iter_s=robust_time_per_iter(times, window),
+        time_per_iter_mean_s=statistics.mean(times[WARMUP_ITERS:] or times),
+        teach_time_share=sum(teach_times) / sum(times),
+        teach_steps=previous_steps,
+        curves=dict(
+            loss=[[r['iter'], r['loss']] for r in train_rows],
+            val=[[r['step'], {n: r.get(n) for n in METRICS[task]}]
+                 for r in val_rows]))
+
+
+def summarise_run(work_dir: Path, task: str, window: int) -> Dict:
+    """:func:`summarise_rows` of the newest run in ``work_dir``, with the
+    IoU per class for segmentation (from the text log)."""
+    result = summarise_rows(read_scalars(work_dir), task, window)
+    if task == 'segmentation':
+        result['per_class_iou'] = read_per_class_iou(work_dir)
+    return result

@@ -1,0 +1,54 @@
+"""The Markdown table of a benchmark report (``tools/benchmark.py``'s
+stdout): one row per run, one mean ± std row per variant, then each
+variant against the baseline."""
+from typing import Optional
+
+from .schema import METRICS
+from .statistics import classification_noise_auc
+
+
+def fmt(value: Optional[float], digits: int = 3) -> str:
+    return 'n/a' if value is None else f'{value:.{digits}f}'
+
+
+def markdown(report: dict) -> str:
+    task = report['benchmark']['task']
+    names = METRICS[task]
+    header = ['variant', 'seed', *names, 'noise AUC', 's/iter',
+              'teach share', 'peak RSS (MB)']
+    lines = ['| ' + ' | '.join(header) + ' |',
+             '|' + '---|' * len(header)]
+    for run in report['runs']:
+        lines.append('| ' + ' | '.join([
+            run['variant'], str(run['seed']),
+            *[fmt(run['metrics'][n]) for n in names],
+            fmt(classification_noise_auc(run)),
+            fmt(run['time_per_iter_s']), fmt(run['teach_time_share']),
+            fmt(run['peak_rss_mb'], 0)
+        ]) + ' |')
+    summary = report['summary']
+    variant_names = list(dict.fromkeys(r['variant'] for r in report['runs']))
+    for variant in variant_names:
+        s = summary[variant]
+        cells = [f"{fmt(s[n]['mean'])} ± {fmt(s[n]['std'])}" for n in names]
+        lines.append('| ' + ' | '.join([
+            f'**{variant} mean ± std**', '', *cells,
+            f"{fmt(s['noise_auc']['mean'])} ± {fmt(s['noise_auc']['std'])}",
+            fmt(s['time_per_iter_s']['mean']),
+            fmt(s['teach_time_share']['mean']),
+            fmt(s['peak_rss_mb']['mean'], 0)
+        ]) + ' |')
+    lines.append('')
+    for variant, ratios in summary['ratios'].items():
+        delta = summary['delta'][variant][names[0]]
+        lines.append(f"{variant} / baseline (runs measured together): time "
+                     f"per iteration {ratios['time_per_iter_s']:.2f}x, peak "
+                     f"RSS {ratios['peak_rss_mb']:.2f}x, {names[0]} "
+                     f'{fmt(delta, 4)} (mean difference).')
+    lines.append('noise AUC: how well low weights of the classification '
+                 'DLN pick out corrupted labels at the last teach step (0.5: '
+                 'blind; n/a without clean labels or teacher).')
+    lines.append(f"s/iter is the median over windows of "
+                 f"{report['benchmark']['timing_window']} iterations (one "
+                 'teach interval) of their mean time.')
+    return '\n'.join(lines)

@@ -1,0 +1,39 @@
+"""The Markdown table tools/benchmark.py prints, on a hand-written report."""
+from l2t_mm.benchmark.statistics import summarise
+from l2t_mm.benchmark.table import fmt, markdown
+from test_statistics import RUNS
+
+
+def _report():
+    runs = RUNS[:2] + RUNS[3:5]  # baseline and L2T, two seeds each
+    return dict(benchmark=dict(task='segmentation', timing_window=10),
+                runs=runs, summary=summarise(runs, 'segmentation'))
+
+
+def test_one_row_per_run_then_per_variant_then_the_comparison():
+    lines = markdown(_report()).splitlines()
+    assert lines[:2] == [
+        '| variant | seed | mIoU | aAcc | noise AUC | s/iter | teach share '
+        '| peak RSS (MB) |',
+        '|---|---|---|---|---|---|---|---|']
+    assert lines[2] == ('| baseline | 0 | 18.000 | n/a | n/a | 2.000 | '
+                        '0.000 | 1000 |')
+    assert lines[3] == ('| l2t | 0 | 19.000 | n/a | 0.600 | 2.500 | 0.200 '
+                        '| 1200 |')
+    assert lines[6] == ('| **baseline mean ± std** |  | 19.000 ± 1.414 | '
+                        'n/a ± n/a | n/a ± n/a | 2.000 | 0.000 | 1000 |')
+    assert lines[7] == ('| **l2t mean ± std** |  | 18.500 ± 0.707 | '
+                        'n/a ± n/a | 0.700 ± 0.141 | 2.600 | 0.250 | 1250 |')
+    assert lines[8] == ''
+    assert lines[9] == ('l2t / baseline (runs measured together): time per '
+                        'iteration 1.30x, peak RSS 1.25x, mIoU -0.5000 (mean '
+                        'difference).')
+    assert lines[-1] == ('s/iter is the median over windows of 10 '
+                         'iterations (one teach interval) of their mean '
+                         'time.')
+    assert len(lines) == 12
+
+
+def test_missing_values_read_n_a():
+    assert fmt(None) == 'n/a'
+    assert fmt(0.12345) == '0.123' and fmt(1234.5, 0) == '1234'
