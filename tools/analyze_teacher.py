@@ -32,9 +32,6 @@ from pathlib import Path
 
 warnings.filterwarnings('ignore', message='pkg_resources is deprecated')
 
-REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))
-
 from l2t_mm.engine.log_schema import (NOISE_AUC_PREFIX,  # noqa: E402
                                       SLOPE_PREFIX, WEIGHT_KEY,
                                       taught_in, teach_result_key)

@@ -15,12 +15,8 @@ teacher"). Exit code 2 with one line when there is nothing to export.
 import argparse
 import sys
 import warnings
-from pathlib import Path
 
 warnings.filterwarnings('ignore', message='pkg_resources is deprecated')
-
-REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))
 
 from l2t_mm.engine.teacher_transfer import (TeacherSourceError,  # noqa: E402
                                             describe, export_teacher)
