@@ -1,5 +1,5 @@
 """What an L2T run writes, named once: the hook writes these keys and files,
-``tools/benchmark.py``, ``tools/analyze_teacher.py`` and
+``l2t_mm/benchmark``, ``tools/analyze_teacher.py`` and
 ``l2t_mm/utils/run_logs.py`` read them.
 
 Scalars are logged to mmengine's message hub as ``train/<key>`` and appear

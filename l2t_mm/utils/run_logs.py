@@ -28,7 +28,7 @@ def read_scalars(work_dir: PathLike) -> List[dict]:
 
 def read_class_weights(work_dir: PathLike) -> List[dict]:
     """Lines of the newest run's ``l2t_class_weights.jsonl`` (written by
-    ``L2TTeacherHook`` once per teach interval); empty if there is none."""
+    ``L2TTeacherHook`` at every teach step); empty if there is none."""
     path = newest_run_dir(work_dir) / CLASS_WEIGHTS_FILE
     if not path.is_file():
         return []
