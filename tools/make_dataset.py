@@ -64,6 +64,10 @@ def build_parser() -> argparse.ArgumentParser:
         option(f'--num-{split}', f'{split} images', type=int)
     option('--class-prior', 'class frequencies',
            choices=('uniform', 'longtail'))
+    parser.add_argument(
+        '--class-colours', action='store_true', default=None,
+        help='tint each object with its class colour, so classes are told '
+        'apart by colour as well as outline (hard: off)')
     option('--imbalance-ratio', 'most / least frequent class probability '
            'for the longtail prior', type=float)
     option('--noise-class-flip', 'train: probability of a wrong class label',

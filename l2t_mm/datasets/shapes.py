@@ -93,7 +93,9 @@ class ShapesOptions:
     log-uniformly so small objects dominate. Noise options apply to the
     train split only; ``noise_drop_box`` and ``noise_box_jitter`` touch the
     COCO boxes only, ``noise_class_flip`` and ``noise_mask_erode`` touch both
-    the COCO annotations and the seg maps.
+    the COCO annotations and the seg maps. ``class_colours`` tints each
+    object with its class's palette colour (otherwise fills are independent
+    of the class and only the outline tells classes apart).
     """
     seed: int = 0
     size: int = 256
@@ -108,6 +110,7 @@ class ShapesOptions:
     noise_drop_box: float = 0.0
     noise_box_jitter: float = 0.0
     noise_mask_erode: int = 0
+    class_colours: bool = False
 
     def validate(self) -> None:
         """Raise :class:`OptionError` for the first bad option."""
@@ -124,6 +127,8 @@ class ShapesOptions:
         _require(
             'max_size', self.max_size <= self.size,
             f'must be <= --size ({self.size}), got {self.max_size}')
+        _require('class_colours', isinstance(self.class_colours, bool),
+                 f'must be True or False, got {self.class_colours!r}')
         _require('class_prior', self.class_prior in ('uniform', 'longtail'),
                  f"must be 'uniform' or 'longtail', got {self.class_prior!r}")
         _require('imbalance_ratio', self.imbalance_ratio >= 1,
@@ -316,6 +321,9 @@ def render_sample(options: ShapesOptions, rng: np.random.Generator) -> Sample:
         crop, mask = _draw_outline(category, diameter, centre,
                                    rng.uniform(0, 2 * np.pi), size)
         texture = _texture(rng, *mask.shape)
+        if options.class_colours:  # a cue a small student learns at once
+            texture = (texture * np.float32(0.4) + np.asarray(
+                SHAPES_PALETTE[category], np.float32) * np.float32(0.6))
         image[crop][mask] = texture[mask]
         owner[crop][mask] = index
         full_areas.append(int(mask.sum()))

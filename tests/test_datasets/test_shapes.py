@@ -177,6 +177,34 @@ def test_occlusion_keeps_visible_parts_of_large_enough_instances() -> None:
     assert occluded > 0, 'some objects should be hidden and ignored'
 
 
+def test_class_colours_tint_objects_towards_their_class_colour() -> None:
+    """Same geometry either way; with the option every object's pixels are
+    closer to its palette colour (the cue of the 'colour' regime)."""
+    for index in range(5):
+        samples = [
+            shapes.render_sample(
+                ShapesOptions(size=128, class_colours=colours),
+                shapes.image_streams(0, 'val', index)[0])
+            for colours in (False, True)
+        ]
+        plain, tinted = samples
+        assert [i.category for i in plain.instances] == \
+            [i.category for i in tinted.instances]
+        for before, after in zip(plain.instances, tinted.instances):
+            assert (before.mask == after.mask).all()
+            colour = np.asarray(SHAPES_PALETTE[after.category], np.float32)
+            distance = [
+                np.abs(sample.image[instance.mask] - colour).mean()
+                for sample, instance in ((plain, before), (tinted, after))
+            ]
+            assert distance[1] < distance[0]
+
+
+def test_class_colours_must_be_a_bool() -> None:
+    with pytest.raises(OptionError, match='--class-colours must be True'):
+        ShapesOptions(class_colours='yes').validate()
+
+
 # --- class prior and label noise ------------------------------------------
 
 
@@ -404,6 +432,10 @@ def test_preset_sets_options_and_flags_override_it(tmp_path: Path) -> None:
     assert options['max_size'] == easy.max_size
     assert (options['size'], options['num_train']) == (128, 2)
     assert shapes.PRESETS['hard'] == ShapesOptions(), 'hard is the default'
+    assert make_dataset.main(['--out', str(tmp_path / 'colour'),
+                              '--class-colours'] + argv) == 0
+    assert _manifest(tmp_path / 'colour')['options']['class_colours']
+    assert not options['class_colours']
 
 
 def test_preset_options_names_the_bad_preset() -> None:
