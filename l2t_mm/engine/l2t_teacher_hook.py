@@ -18,9 +18,10 @@ from ..models.dynamic_loss_module import dynamic_loss_modules
 from ..models.loss_context import loss_context
 from ..models.weight_record import ClassWeightStats, DLNRecord
 from .log_schema import (CLASS_WEIGHTS_FILE, NOISE_AUC_PREFIX,
-                         NOISE_ELEMENTS_FILE, SKIPPED_STEPS, SLOPE_PREFIX,
-                         TEACH_RESULTS, TEACH_STEPS, TEACH_TIME, hub_key,
-                         teach_result_key, weight_key)
+                         NOISE_AUC_WITHIN_PREFIX, NOISE_ELEMENTS_FILE,
+                         SKIPPED_STEPS, SLOPE_PREFIX, TEACH_RESULTS,
+                         TEACH_STEPS, TEACH_TIME, hub_key, teach_result_key,
+                         weight_key)
 from .noise_diagnostic import clean_labelled, noise_reports
 from .student_step import StudentStep
 from .teach_step import ParameterPartition, partition_parameters, teach_step
@@ -387,13 +388,17 @@ class L2TTeacherHook(Hook):
         record = {}
         generator = torch.Generator().manual_seed(runner.iter)
         for name, report in reports.items():
-            if report.auc == report.auc:  # NaN: nothing corrupted here
-                runner.message_hub.update_scalar(
-                    hub_key(NOISE_AUC_PREFIX + name), report.auc)
+            for prefix, auc in ((NOISE_AUC_PREFIX, report.auc),
+                                (NOISE_AUC_WITHIN_PREFIX,
+                                 report.auc_within_target)):
+                if auc == auc:  # NaN: nothing corrupted (or clean) here
+                    runner.message_hub.update_scalar(hub_key(prefix + name),
+                                                     auc)
             keep = torch.randperm(report.num_elements, generator=generator)
             keep = keep[:NOISE_SAMPLE_SIZE].to(report.values.device)
             record[name] = dict(
-                auc=report.auc, elements=report.num_elements,
+                auc=report.auc, auc_within_target=report.auc_within_target,
+                elements=report.num_elements,
                 corrupted_elements=report.num_corrupted,
                 loss=report.values[keep].tolist(),
                 weight=report.weights[keep].tolist(),

@@ -19,6 +19,7 @@ TEACH_TIME = 'l2t/teach_time'
 TEACH_RESULTS = ('train_loss', 'val_loss_before', 'val_loss_after',
                  'meta_grad_norm', 'update_norm')  # fields of TeachResult
 NOISE_AUC_PREFIX = 'l2t/noise_auc/'  # + DLN module name
+NOISE_AUC_WITHIN_PREFIX = 'l2t/noise_auc_within/'  # + DLN module name
 # Per iteration.
 SLOPE_PREFIX = 'l2t/slope/'  # + DLN module name
 WEIGHT_KEY = re.compile(r'^l2t/w/(?P<module>.+)/(?P<stat>[^/]+)$')

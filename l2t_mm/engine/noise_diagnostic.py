@@ -9,7 +9,10 @@ SimOTA may then pick other positives: such a DLN is left out of that step's
 report); an element whose loss target differs between the two passes had
 its label corrupted: a pixel whose class was flipped, a positive
 prior assigned a box whose class was flipped. The noise AUC is how well a
-low weight in the noisy pass picks those out (0.5: blind).
+low weight in the noisy pass picks those out (0.5: blind); the
+within-target AUC compares only elements with the same noisy target (on
+sigmoid heads the plain one also rewards weighting target-1 columns
+against target-0 ones, where corrupted elements are over-represented).
 
 Works for any head, since it compares what the losses receive rather than
 how the head assigned it; only element-weighting DLNs (``WeightingDLN``)
@@ -27,7 +30,7 @@ from torch import Tensor, nn
 
 from ..models.dln import ElementwiseLoss, WeightingDLN
 from ..models.dynamic_loss_module import dynamic_loss_modules
-from ..models.noise_auc import noise_auc
+from ..models.noise_auc import noise_auc, noise_auc_within
 from .teach_step import model_loss
 
 
@@ -35,6 +38,7 @@ from .teach_step import model_loss
 class NoiseReport:
     """What one DLN did with the corrupted elements of one batch."""
     auc: float  # NaN when the batch had no corrupted (or no clean) element
+    auc_within_target: float  # the same within elements of equal target
     num_elements: int
     num_corrupted: int
     values: Tensor  # per valid element: stock loss, weight, corrupted
@@ -130,7 +134,7 @@ def noise_reports(model: nn.Module, data: dict, clean_data: dict, *,
     clean = _record(model, tensors, clean_data, progress)
     reports = {}
     for name, calls in noisy.items():
-        values, weights, corrupted = [], [], []
+        values, weights, corrupted, targets = [], [], [], []
         clean_calls = clean.get(name, [])
         for (loss, output), (clean_loss, _) in zip(calls, clean_calls):
             labels, clean_labels = _labels(loss), _labels(clean_loss)
@@ -140,12 +144,16 @@ def noise_reports(model: nn.Module, data: dict, clean_data: dict, *,
             values.append(loss.values.detach()[valid])
             weights.append((output[valid] / values[-1]))
             corrupted.append((labels != clean_labels)[valid])
+            targets.append(labels[valid].to(values[-1]))
         if not values:
             continue
-        values, weights, corrupted = (torch.cat(values), torch.cat(weights),
-                                      torch.cat(corrupted))
+        values, weights, corrupted, targets = (
+            torch.cat(values), torch.cat(weights), torch.cat(corrupted),
+            torch.cat(targets))
         reports[name] = NoiseReport(
-            auc=noise_auc(weights, corrupted), num_elements=values.numel(),
+            auc=noise_auc(weights, corrupted),
+            auc_within_target=noise_auc_within(weights, corrupted, targets),
+            num_elements=values.numel(),
             num_corrupted=int(corrupted.sum()), values=values,
             weights=weights, corrupted=corrupted)
     return reports

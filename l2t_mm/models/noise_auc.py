@@ -34,3 +34,34 @@ def noise_auc(weights: Tensor, corrupted: Tensor) -> float:
     rank_sum = ranks[corrupted].sum().item()
     return (rank_sum - num_corrupted * (num_corrupted + 1) / 2) / (
         num_corrupted * num_clean)
+
+
+def noise_auc_within(weights: Tensor, corrupted: Tensor,
+                     strata: Tensor) -> float:
+    """:func:`noise_auc` over pairs of elements with the same stratum only
+    (e.g. the same noisy target), pooled over strata (each weighs by its
+    number of corrupted-clean pairs); NaN when no stratum has both.
+
+    Why: on a sigmoid classification loss the corrupted elements are
+    over-represented among the target-1 columns, so a DLN that merely
+    weights positives down against negatives scores high on the plain AUC.
+    Compared within a target, only weights that single out the corrupted
+    elements among their peers count.
+    """
+    weights = weights.detach().reshape(-1)
+    corrupted = corrupted.detach().reshape(-1).bool()
+    strata = strata.detach().reshape(-1)
+    if not weights.shape == corrupted.shape == strata.shape:
+        raise ValueError(f'noise_auc_within: {weights.numel()} weights, '
+                         f'{corrupted.numel()} corruption flags and '
+                         f'{strata.numel()} strata')
+    total, pairs = 0.0, 0
+    for stratum in torch.unique(strata):
+        members = strata == stratum
+        num_corrupted = int(corrupted[members].sum())
+        num_pairs = num_corrupted * (int(members.sum()) - num_corrupted)
+        if num_pairs:
+            total += noise_auc(weights[members],
+                               corrupted[members]) * num_pairs
+            pairs += num_pairs
+    return total / pairs if pairs else float('nan')

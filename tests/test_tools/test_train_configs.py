@@ -86,6 +86,12 @@ def test_l2t_config_trains_teaches_and_evaluates(config, noisy_shapes_dataset,
     [elements] = tmp_path.rglob('l2t_noise_elements.json')
     sample = json.loads(elements.read_text())['modules'][classification]
     assert sample['corrupted_elements'] > 0
+    # Within the same target: a number in [0, 1] whenever the batch had a
+    # target with corrupted and clean elements, also logged as a scalar.
+    within = sample['auc_within_target']
+    assert within != within or 0 <= within <= 1
+    assert (within != within) == (
+        f'l2t/noise_auc_within/{classification}' not in last)
     assert len(sample['loss']) == len(sample['weight']) == len(
         sample['corrupted']) > 0
 
