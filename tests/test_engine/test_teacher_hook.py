@@ -157,6 +157,19 @@ class _CrashAfter(Hook):
             raise _Crash()
 
 
+def assert_resumed_like_straight(straight, resumed):
+    """The resumed run ends bit-equal to the uninterrupted one (model and
+    teacher after 8 iterations); returns both checkpoints' teacher entries."""
+    assert _teacher_hook(resumed).teach_steps == 4
+    for name, value in straight.model.state_dict().items():
+        assert torch.equal(resumed.model.state_dict()[name], value), name
+    a, b = (torch.load(run.work_dir + '/iter_8.pth', weights_only=False)
+            [CHECKPOINT_KEY] for run in (straight, resumed))
+    for name, value in a['teacher'].items():
+        assert torch.equal(b['teacher'][name], value), name
+    return a, b
+
+
 def test_resume_reproduces_uninterrupted_run(tmp_path, trusted_checkpoints):
     straight = _runner(tmp_path / 'straight', max_iters=8,
                        checkpoint_interval=4)
@@ -168,13 +181,7 @@ def test_resume_reproduces_uninterrupted_run(tmp_path, trusted_checkpoints):
     resumed = _runner(tmp_path / 'split', max_iters=8, checkpoint_interval=4,
                       resume=True)
     resumed.train()
-    assert _teacher_hook(resumed).teach_steps == 4
-    for name, value in straight.model.state_dict().items():
-        assert torch.equal(resumed.model.state_dict()[name], value), name
-    a, b = (torch.load(run.work_dir + '/iter_8.pth', weights_only=False)
-            [CHECKPOINT_KEY] for run in (straight, resumed))
-    for name, value in a['teacher'].items():
-        assert torch.equal(b['teacher'][name], value), name
+    a, b = assert_resumed_like_straight(straight, resumed)
     for name, value in a['optimizer']['state'][0].items():
         assert torch.equal(b['optimizer']['state'][0][name], value), name
     assert a['teacher']['memory'].abs().sum() > 0

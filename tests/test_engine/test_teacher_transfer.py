@@ -10,7 +10,7 @@ from mmengine.hooks import Hook
 from mmengine.registry import MODELS
 from mmseg.models.segmentors import BaseSegmentor
 from test_teacher_hook import (_Crash, _CrashAfter, _loader, _runner,
-                               _teacher_hook)
+                               _teacher_hook, assert_resumed_like_straight)
 from toy import ToyClassifier, ToyDataset
 
 from l2t_mm.engine import L2TTeacherHook, partition_parameters
@@ -415,13 +415,7 @@ def test_resume_ignores_init_teacher_and_stays_bit_exact(
                       resume=True, init_teacher=init)
     with _Messages(resumed) as messages:
         resumed.train()
-    assert _teacher_hook(resumed).teach_steps == 4
-    for name, value in straight.model.state_dict().items():
-        assert torch.equal(resumed.model.state_dict()[name], value), name
-    a, b = (torch.load(run.work_dir + '/iter_8.pth', weights_only=False)
-            [CHECKPOINT_KEY] for run in (straight, resumed))
-    for name, value in a['teacher'].items():
-        assert torch.equal(b['teacher'][name], value), name
+    a, b = assert_resumed_like_straight(straight, resumed)
     assert b['init_teacher'] == a['init_teacher'] is not None
     assert 'init_teacher (' + init['checkpoint'] + ') not applied: the run ' \
         'resumed' in messages.text()
