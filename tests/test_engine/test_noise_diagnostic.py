@@ -10,7 +10,8 @@ from mmseg.structures import SegDataSample
 from tool_helpers import REPO
 
 import l2t_mm  # noqa: F401
-from l2t_mm.engine.noise_diagnostic import clean_labelled
+from l2t_mm.engine.noise_diagnostic import _target_group, clean_labelled
+from l2t_mm.models.dln import ElementwiseLoss
 
 
 def _train_dataset(config: str, data_root, scope: str):
@@ -71,3 +72,22 @@ def test_clean_labelled_leaves_the_noisy_batch_alone():
     without = DetDataSample()
     without.gt_instances = InstanceData(labels=torch.tensor([1]))
     assert clean_labelled(dict(data_samples=[det, without])) is None
+
+
+def _elementwise(kind, target):
+    values = torch.ones(target.shape)
+    return ElementwiseLoss(values=values, confidence=values,
+                           positive=values, valid=values.bool(), progress=0.,
+                           kind=kind, pred=values, target=target)
+
+
+def test_within_target_groups_are_discrete_for_every_loss_kind():
+    soft = torch.tensor([0.0, 0.31, 0.0, 0.87])  # QFL/VFL/YOLOX IoU targets
+    assert _target_group(_elementwise('sigmoid', soft), soft).tolist() == \
+        [0, 1, 0, 1]
+    classes = torch.tensor([3, 0, 3, 6])
+    assert _target_group(_elementwise('softmax', classes),
+                         classes).tolist() == [3, 0, 3, 6]
+    boxes = torch.tensor([1.5, -0.2, 7.0])
+    assert _target_group(_elementwise('regression', boxes),
+                         boxes).tolist() == [0, 0, 0]
