@@ -10,7 +10,7 @@ import psutil
 
 from .run_cache import (reusable_measurement, run_settings,
                         write_measurement)
-from .schema import STDOUT_FILE
+from .schema import MEASUREMENT_FILE, STDOUT_FILE
 from .variants import BenchmarkError
 
 SAMPLE_PERIOD_S = 0.2  # how often the resident memory is sampled
@@ -34,6 +34,9 @@ def train_and_measure(config: str, work_dir: Path, options: list,
         measured = reusable_measurement(work_dir, settings)
         if measured is not None:
             return measured
+    # A record of an earlier run must not outlive this one if it fails:
+    # --reuse-runs would pair it with this run's partial logs.
+    (work_dir / MEASUREMENT_FILE).unlink(missing_ok=True)
     start = time.perf_counter()
     with open(work_dir / STDOUT_FILE, 'w') as log:
         process = psutil.Popen(command, cwd=cwd, stdout=log,

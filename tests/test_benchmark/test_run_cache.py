@@ -99,3 +99,17 @@ def test_a_failed_training_is_an_error_and_leaves_no_record(tmp_path,
         train_and_measure('c.py', work_dir, ['exit=3'], None, train_script,
                           tmp_path)
     assert not (work_dir / MEASUREMENT_FILE).exists()
+
+
+def test_a_failed_retraining_removes_the_earlier_record(
+        tmp_path, train_script):
+    # Otherwise --reuse-runs would pair the old record with the new,
+    # partial logs of the failed run.
+    work_dir = tmp_path / 'run'
+    train_and_measure('c.py', work_dir, ['exit=0'], None, train_script,
+                      tmp_path)
+    assert (work_dir / MEASUREMENT_FILE).exists()
+    with pytest.raises(BenchmarkError):
+        train_and_measure('c.py', work_dir, ['exit=3'], None, train_script,
+                          tmp_path)
+    assert not (work_dir / MEASUREMENT_FILE).exists()
