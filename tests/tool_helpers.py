@@ -3,6 +3,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+from l2t_mm.benchmark import process
+
 REPO = Path(__file__).resolve().parents[1]
 
 
@@ -41,3 +43,13 @@ def run_quick_benchmark(config: str, data_root, out, *extra: str,
         'train_dataloader.persistent_workers=False',
         'val_dataloader.num_workers=0',
         'val_dataloader.persistent_workers=False', *cfg_options)
+
+
+def fake_train_script(path: Path, source: str, rss_mb: int,
+                      monkeypatch) -> Path:
+    """A stand-in for tools/train.py: ``source`` written at ``path``, its
+    runs reporting ``rss_mb`` of memory (a run this short may be gone
+    before a sample could see its memory)."""
+    path.write_text(source)
+    monkeypatch.setattr(process, 'tree_rss', lambda _: rss_mb * 2**20)
+    return path

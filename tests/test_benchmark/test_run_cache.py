@@ -4,8 +4,8 @@ import json
 
 import psutil
 import pytest
+from tool_helpers import fake_train_script
 
-from l2t_mm.benchmark import process
 from l2t_mm.benchmark.process import train_and_measure, tree_rss
 from l2t_mm.benchmark.run_cache import (reusable_measurement, run_settings,
                                         write_measurement)
@@ -28,11 +28,8 @@ sys.exit(int(sys.argv[-1].split('=')[1]) if 'exit=' in sys.argv[-1] else 0)
 
 @pytest.fixture
 def train_script(tmp_path, monkeypatch):
-    path = tmp_path / 'train.py'
-    path.write_text(FAKE_TRAIN)
-    # A run this short may be gone before a sample could see its memory.
-    monkeypatch.setattr(process, 'tree_rss', lambda _: 300 * 2**20)
-    return path
+    return fake_train_script(tmp_path / 'train.py', FAKE_TRAIN, 300,
+                             monkeypatch)
 
 
 def test_tree_rss_counts_the_process_and_its_children():

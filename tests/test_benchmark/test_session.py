@@ -4,9 +4,9 @@ which options, the report's layout, and --reuse-runs."""
 import json
 
 import pytest
-from tool_helpers import REPO
+from tool_helpers import REPO, fake_train_script
 
-from l2t_mm.benchmark import BenchmarkSettings, process, run_benchmark
+from l2t_mm.benchmark import BenchmarkSettings, run_benchmark
 from l2t_mm.benchmark.table import markdown
 
 # Writes scalars.json as mmengine would: 4 iterations, a teach step after
@@ -34,11 +34,8 @@ rows.append({'coco/bbox_mAP': mAP, 'coco/bbox_mAP_50': 0.5, 'step': 4})
 
 @pytest.fixture
 def train_script(tmp_path, monkeypatch):
-    path = tmp_path / 'fake_train.py'
-    path.write_text(FAKE_TRAIN)
-    # A run this short may be gone before a sample could see its memory.
-    monkeypatch.setattr(process, 'tree_rss', lambda _: 500 * 2**20)
-    return path
+    return fake_train_script(tmp_path / 'fake_train.py', FAKE_TRAIN, 500,
+                             monkeypatch)
 
 
 def _settings(out, **changes):
