@@ -16,7 +16,7 @@ checkpoint named in WORK_DIR/last_checkpoint it reads where the teacher left
 parameter, e.g. a WeightingDLN's output bias, which starts at log(e - 1).
 With clean labels beside the noisy ones it also draws the noise AUC of
 every DLN over training (how well low weights pick out corrupted labels;
-0.5 = blind) and, from ``l2t_noise_elements.json``, each DLN's weight
+0.5 = blind; dashed: the same among elements of one target only) and, from ``l2t_noise_elements.json``, each DLN's weight
 against its element's loss at the last teach step, corrupted elements in
 red (the Meta-Weight-Net figure). Writes ``teacher_analysis.png``,
 ``class_weights.png`` (if the run has per-class weights),
@@ -33,6 +33,7 @@ from pathlib import Path
 warnings.filterwarnings('ignore', message='pkg_resources is deprecated')
 
 from l2t_mm.engine.log_schema import (NOISE_AUC_PREFIX,  # noqa: E402
+                                      NOISE_AUC_WITHIN_PREFIX,
                                       SLOPE_PREFIX, WEIGHT_KEY,
                                       taught_in, teach_result_key)
 from l2t_mm.utils.checkpoint import load_from_trusted_local  # noqa: E402
@@ -52,6 +53,7 @@ def collect(rows: list) -> dict:
     weights = defaultdict(lambda: defaultdict(list))
     slopes = defaultdict(list)
     noise_auc = defaultdict(list)
+    noise_auc_within = defaultdict(list)
     teach = defaultdict(list)
     steps_seen = 0
     for row in rows:
@@ -67,6 +69,9 @@ def collect(rows: list) -> dict:
             elif key.startswith(NOISE_AUC_PREFIX):
                 noise_auc[key[len(NOISE_AUC_PREFIX):]].append(
                     (row['iter'], value))
+            elif key.startswith(NOISE_AUC_WITHIN_PREFIX):
+                noise_auc_within[key[len(NOISE_AUC_WITHIN_PREFIX):]].append(
+                    (row['iter'], value))
         steps = taught_in(row, steps_seen)
         if steps is not None:
             for key in TEACH_KEYS:  # val_loss_after: learned teachers only
@@ -79,7 +84,7 @@ def collect(rows: list) -> dict:
                          'scalars; was it trained with L2TTeacherHook?')
     return dict(weights={m: dict(s) for m, s in weights.items()},
                 slopes=dict(slopes), noise_auc=dict(noise_auc),
-                teach=dict(teach),
+                noise_auc_within=dict(noise_auc_within), teach=dict(teach),
                 teach_steps=steps_seen)
 
 
@@ -125,7 +130,14 @@ def plot(series: dict, path: Path) -> None:
     if series['noise_auc']:
         for module, points in sorted(series['noise_auc'].items()):
             xs, ys = zip(*points)
-            axes[4].plot(xs, ys, marker='.', label=module, linewidth=1)
+            line, = axes[4].plot(xs, ys, marker='.', label=module,
+                                 linewidth=1)
+            within = series['noise_auc_within'].get(module)
+            if within:
+                xs, ys = zip(*within)
+                axes[4].plot(xs, ys, linestyle='--', linewidth=1,
+                             color=line.get_color(),
+                             label=f'{module} (within target)')
         axes[4].axhline(0.5, color='grey', linewidth=0.5, linestyle=':')
         axes[4].set_ylim(0, 1)
         axes[4].set_ylabel('noise AUC (0.5: blind)')
@@ -226,10 +238,11 @@ def summarise(series: dict) -> dict:
                      min=min(value for _, value in points))
         for module, points in series['slopes'].items()
     }
-    summary['noise_auc'] = {
-        module: dict(first=points[0][1], last=points[-1][1])
-        for module, points in series['noise_auc'].items()
-    }
+    for key in ('noise_auc', 'noise_auc_within'):
+        summary[key] = {
+            module: dict(first=points[0][1], last=points[-1][1])
+            for module, points in series[key].items()
+        }
     updates = [v for _, v in series['teach'].get('update_norm', [])]
     if updates:
         summary['update_norm'] = dict(first=updates[0], last=updates[-1],

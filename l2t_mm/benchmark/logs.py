@@ -1,10 +1,11 @@
 """What a finished run's logs say: the task's metrics, time per iteration,
-the teach step's share of it, the noise AUC of each DLN, and the curves."""
+the teach step's share of it, the noise AUCs of each DLN, and the curves."""
 import statistics
 from pathlib import Path
 from typing import Dict, List
 
-from ..engine.log_schema import NOISE_AUC_PREFIX, TEACH_TIME, taught_in
+from ..engine.log_schema import (NOISE_AUC_PREFIX, NOISE_AUC_WITHIN_PREFIX,
+                                 TEACH_TIME, taught_in)
 from ..utils.run_logs import read_per_class_iou, read_scalars
 from .schema import METRICS, WARMUP_ITERS
 
@@ -44,15 +45,11 @@ def summarise_rows(rows: List[dict], task: str, window: int) -> Dict:
     times[-1] += teach_times[-1]
     final = val_rows[-1] if val_rows else {}
     metrics = {name: final.get(name) for name in METRICS[task]}
-    # The last noise AUC each DLN logged (runs on data with clean labels).
-    noise_auc = {}
-    for row in train_rows:
-        for key, value in row.items():
-            if key.startswith(NOISE_AUC_PREFIX):
-                noise_auc[key[len(NOISE_AUC_PREFIX):]] = value
     return dict(
         metrics=metrics,
-        noise_auc=noise_auc,
+        noise_auc=_last_per_module(train_rows, NOISE_AUC_PREFIX),
+        noise_auc_within=_last_per_module(train_rows,
+                                          NOISE_AUC_WITHIN_PREFIX),
         time_per_iter_s=robust_time_per_iter(times, window),
         time_per_iter_mean_s=statistics.mean(times[WARMUP_ITERS:] or times),
         teach_time_share=sum(teach_times) / sum(times),
@@ -61,6 +58,17 @@ def summarise_rows(rows: List[dict], task: str, window: int) -> Dict:
             loss=[[r['iter'], r['loss']] for r in train_rows],
             val=[[r['step'], {n: r.get(n) for n in METRICS[task]}]
                  for r in val_rows]))
+
+
+def _last_per_module(rows: List[dict], prefix: str) -> Dict[str, float]:
+    """The last value each DLN logged under ``prefix`` (the noise AUCs:
+    only runs on data with clean labels log them)."""
+    last = {}
+    for row in rows:
+        for key, value in row.items():
+            if key.startswith(prefix):
+                last[key[len(prefix):]] = value
+    return last
 
 
 def summarise_run(work_dir: Path, task: str, window: int) -> Dict:

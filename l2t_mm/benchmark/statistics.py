@@ -9,11 +9,16 @@ COSTS = ('time_per_iter_s', 'time_per_iter_mean_s', 'peak_rss_mb',
 RATIOS = ('time_per_iter_s', 'peak_rss_mb')  # variant / baseline
 
 
-def classification_noise_auc(run: dict) -> Optional[float]:
-    """The final noise AUC of the run's classification DLN (a detector's
-    ``loss_cls``, a segmenter's decode head), the one whose labels the
-    class flips corrupt; ``None`` without one."""
-    for module, value in sorted(run.get('noise_auc', {}).items()):
+NOISE_AUCS = ('noise_auc', 'noise_auc_within')  # keys of a run summary
+
+
+def classification_noise_auc(run: dict,
+                             key: str = 'noise_auc') -> Optional[float]:
+    """The final noise AUC (``key``: plain or within-target) of the run's
+    classification DLN (a detector's ``loss_cls``, a segmenter's decode
+    head), the one whose labels the class flips corrupt; ``None`` without
+    one."""
+    for module, value in sorted(run.get(key, {}).items()):
         if module.endswith('loss_cls') or module.startswith('decode_head'):
             return value
     return None
@@ -43,8 +48,9 @@ def summarise(runs: List[dict], task: str) -> dict:
         }
         for key in COSTS:
             summary[variant][key] = mean_std([r[key] for r in group])
-        summary[variant]['noise_auc'] = mean_std(
-            [classification_noise_auc(r) for r in group])
+        for key in NOISE_AUCS:
+            summary[variant][key] = mean_std(
+                [classification_noise_auc(r, key) for r in group])
     base = summary['baseline']
     others = [name for name in names if name != 'baseline']
     summary['ratios'] = {

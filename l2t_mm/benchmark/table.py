@@ -4,7 +4,7 @@ variant against the baseline."""
 from typing import Optional
 
 from .schema import METRICS
-from .statistics import classification_noise_auc
+from .statistics import NOISE_AUCS, classification_noise_auc
 
 
 def fmt(value: Optional[float], digits: int = 3) -> str:
@@ -14,7 +14,7 @@ def fmt(value: Optional[float], digits: int = 3) -> str:
 def markdown(report: dict) -> str:
     task = report['benchmark']['task']
     names = METRICS[task]
-    header = ['variant', 'seed', *names, 'noise AUC', 's/iter',
+    header = ['variant', 'seed', *names, 'noise AUC', 'within AUC', 's/iter',
               'teach share', 'peak RSS (MB)']
     lines = ['| ' + ' | '.join(header) + ' |',
              '|' + '---|' * len(header)]
@@ -22,7 +22,7 @@ def markdown(report: dict) -> str:
         lines.append('| ' + ' | '.join([
             run['variant'], str(run['seed']),
             *[fmt(run['metrics'][n]) for n in names],
-            fmt(classification_noise_auc(run)),
+            *[fmt(classification_noise_auc(run, key)) for key in NOISE_AUCS],
             fmt(run['time_per_iter_s']), fmt(run['teach_time_share']),
             fmt(run['peak_rss_mb'], 0)
         ]) + ' |')
@@ -33,7 +33,8 @@ def markdown(report: dict) -> str:
         cells = [f"{fmt(s[n]['mean'])} ± {fmt(s[n]['std'])}" for n in names]
         lines.append('| ' + ' | '.join([
             f'**{variant} mean ± std**', '', *cells,
-            f"{fmt(s['noise_auc']['mean'])} ± {fmt(s['noise_auc']['std'])}",
+            *[f"{fmt(s[key]['mean'])} ± {fmt(s[key]['std'])}"
+              for key in NOISE_AUCS],
             fmt(s['time_per_iter_s']['mean']),
             fmt(s['teach_time_share']['mean']),
             fmt(s['peak_rss_mb']['mean'], 0)
@@ -47,7 +48,10 @@ def markdown(report: dict) -> str:
                      f'{fmt(delta, 4)} (mean difference).')
     lines.append('noise AUC: how well low weights of the classification '
                  'DLN pick out corrupted labels at the last teach step (0.5: '
-                 'blind; n/a without clean labels or teacher).')
+                 'blind; n/a without clean labels or teacher); within AUC: '
+                 'the same among elements of one target (class, or '
+                 'positive/negative), so it cannot be won by weighting '
+                 'whole targets.')
     lines.append(f"s/iter is the median over windows of "
                  f"{report['benchmark']['timing_window']} iterations (one "
                  'teach interval) of their mean time.')

@@ -21,7 +21,8 @@ ROWS = [
     {'iter': 5, 'loss': 1.5, 'time': 1.0, 'l2t/teach_steps': 2,
      'l2t/teach_time': 0.5, 'l2t/noise_auc/bbox_head.loss_cls': 0.7},
     {'iter': 6, 'loss': 1.0, 'time': 1.0, 'l2t/teach_steps': 3,
-     'l2t/teach_time': 0.5, 'l2t/noise_auc/bbox_head.loss_cls': 0.8},
+     'l2t/teach_time': 0.5, 'l2t/noise_auc/bbox_head.loss_cls': 0.8,
+     'l2t/noise_auc_within/bbox_head.loss_cls': 0.55},
     {'coco/bbox_mAP': 0.3, 'coco/bbox_mAP_50': 0.4, 'coco/bbox_mAP_s': 0.0,
      'step': 1},
 ]
@@ -41,6 +42,7 @@ def test_summary_of_a_run():
                                   'coco/bbox_mAP_50': 0.4,
                                   'coco/bbox_mAP_s': 0.0}
     assert summary['noise_auc'] == {'bbox_head.loss_cls': 0.8}
+    assert summary['noise_auc_within'] == {'bbox_head.loss_cls': 0.55}
     assert summary['teach_steps'] == 3
     # The last teach step is in no row's time: it is added to the last.
     assert summary['teach_time_share'] == pytest.approx(1.5 / 6.5)
@@ -59,6 +61,7 @@ def test_a_run_without_teaching_or_validation():
     assert summary['teach_steps'] == 0 and summary['teach_time_share'] == 0
     assert summary['metrics'] == {'mIoU': None, 'aAcc': None}
     assert summary['noise_auc'] == {} and summary['curves']['val'] == []
+    assert summary['noise_auc_within'] == {}
 
 
 def test_summarise_run_reads_the_newest_run_and_per_class_iou(tmp_path):

@@ -8,12 +8,13 @@ from l2t_mm.benchmark.statistics import (classification_noise_auc,
                                          mean_std, summarise)
 
 
-def _run(variant, seed, miou, seconds, rss, share=0.0, noise_auc=None):
+def _run(variant, seed, miou, seconds, rss, share=0.0, noise_auc=None,
+         within=None):
     return dict(variant=variant, seed=seed,
                 metrics=dict(mIoU=miou, aAcc=None),
                 time_per_iter_s=seconds, time_per_iter_mean_s=seconds + 1,
                 peak_rss_mb=rss, teach_time_share=share,
-                noise_auc=noise_auc or {})
+                noise_auc=noise_auc or {}, noise_auc_within=within or {})
 
 
 RUNS = [
@@ -21,7 +22,8 @@ RUNS = [
     _run('l2t', 0, 19.0, 2.5, 1200, 0.2,
          {'decode_head.loss_decode': 0.6, 'auxiliary_head.loss_decode': 0.1}),
     _run('dwa', 0, 17.0, 2.2, 1100),
-    _run('l2t', 1, 18.0, 2.7, 1300, 0.3, {'decode_head.loss_decode': 0.8}),
+    _run('l2t', 1, 18.0, 2.7, 1300, 0.3, {'decode_head.loss_decode': 0.8},
+         {'decode_head.loss_decode': 0.65}),
     _run('baseline', 1, 20.0, 2.0, 1000),
     _run('dwa', 1, 16.0, 2.0, 1000),
 ]
@@ -40,6 +42,11 @@ def test_noise_auc_is_that_of_the_classification_dln():
         dict(noise_auc={'bbox_head.loss_conf': 0.4,
                         'bbox_head.loss_cls': 0.7})) == 0.7
     assert classification_noise_auc(RUNS[0]) is None
+    assert classification_noise_auc(RUNS[3], 'noise_auc_within') == 0.65
+    assert classification_noise_auc(RUNS[1], 'noise_auc_within') is None
+    # A summary written before the within-target AUC existed.
+    assert classification_noise_auc(dict(noise_auc={}),
+                                    'noise_auc_within') is None
 
 
 def test_summary_per_variant_and_against_the_baseline():
@@ -54,6 +61,8 @@ def test_summary_per_variant_and_against_the_baseline():
     assert summary['l2t']['noise_auc'] == dict(
         mean=pytest.approx(0.7), std=pytest.approx(0.1414, abs=1e-4), n=2)
     assert summary['baseline']['noise_auc']['n'] == 0
+    assert summary['l2t']['noise_auc_within'] == dict(mean=0.65, std=0.0,
+                                                      n=1)
     # Ratios of means, from these runs only.
     assert summary['ratios'] == {
         'l2t': dict(time_per_iter_s=pytest.approx(2.6 / 2.0),

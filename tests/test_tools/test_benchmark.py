@@ -45,8 +45,13 @@ def test_report_schema(quick_report):
             assert set(run['noise_auc']) == {'decode_head.loss_decode',
                                              'auxiliary_head.loss_decode'}
             assert all(0 <= v <= 1 for v in run['noise_auc'].values())
+            # Within one target: logged when a batch's target held both
+            # clean and corrupted pixels.
+            assert set(run['noise_auc_within']) <= set(run['noise_auc'])
+            assert all(0 <= v <= 1
+                       for v in run['noise_auc_within'].values())
         else:
-            assert run['noise_auc'] == {}
+            assert run['noise_auc'] == run['noise_auc_within'] == {}
     assert report['summary']['l2t']['noise_auc']['n'] == 2
     assert report['summary']['baseline']['noise_auc']['n'] == 0
     for plot in report['plots']:
@@ -96,6 +101,7 @@ def test_analyze_teacher_plots_an_l2t_run(quick_report):
     # and the weight-against-loss figure of the last teach step.
     assert set(summary['noise_auc']) == set(summary['modules'])
     assert all(0 <= auc['last'] <= 1 for auc in summary['noise_auc'].values())
+    assert set(summary['noise_auc_within']) <= set(summary['noise_auc'])
     assert (out / 'analysis' / 'noise_weights.png').stat().st_size > 1000
     baseline = run_tool('analyze_teacher.py', str(out / 'baseline_seed0'))
     assert baseline.returncode != 0
