@@ -82,8 +82,10 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument('--teacher-from', metavar='PATH',
                         help='start the L2T runs\' teacher from a trained '
                         'one: a run folder, checkpoint or file of '
-                        'tools/export_teacher.py (L2TTeacherHook.init_teacher'
-                        ' with every part; README, "Reusing a teacher")')
+                        'tools/export_teacher.py (sets L2TTeacherHook.'
+                        'init_teacher.checkpoint; the parts loaded are the '
+                        "config's init_teacher.load, every part by default; "
+                        'README, "Reusing a teacher")')
     parser.add_argument('--reuse-runs', action='store_true',
                         help='read back runs of an earlier invocation that '
                         'finished (same --out) instead of training them '

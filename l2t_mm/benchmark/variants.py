@@ -2,6 +2,9 @@
 from pathlib import Path
 from typing import Dict, List, Optional, Tuple
 
+from mmengine.registry import HOOKS
+
+from ..engine.l2t_teacher_hook import L2TTeacherHook
 from ..engine.teacher_transfer import TeacherSourceError, find_checkpoint
 from ..utils.derive import derive_pair
 from ..utils.launch import load_config
@@ -88,20 +91,31 @@ def run_options(max_iters: int, seed: int, evals: int,
     return [f'{key}={value}' for key, value in options.items()]
 
 
+def is_teacher_hook(hook: dict) -> bool:
+    """Whether a ``custom_hooks`` entry builds an L2TTeacherHook or a
+    subclass of it (by registered name or by class)."""
+    hook_type = hook.get('type')
+    if isinstance(hook_type, str):
+        hook_type = HOOKS.get(hook_type)
+    return isinstance(hook_type, type) and issubclass(hook_type,
+                                                      L2TTeacherHook)
+
+
 def teach_interval(config: str, override: Optional[int]) -> int:
     """The L2T config's teach interval (the timing window of both runs)."""
     if override is not None:
         return override
     hooks = load_config(config).get('custom_hooks', [])
     return next((hook.get('interval', 10) for hook in hooks
-                 if hook.get('type') == 'L2TTeacherHook'), 10)
+                 if is_teacher_hook(hook)), 10)
 
 
 def teacher_hook_index(config: str, flag: str) -> int:
-    """Position of L2TTeacherHook in the config's custom_hooks."""
+    """Position of the L2TTeacherHook (or subclass) in the config's
+    custom_hooks."""
     hooks = load_config(config).get('custom_hooks', [])
     index = next((i for i, hook in enumerate(hooks)
-                  if hook.get('type') == 'L2TTeacherHook'), None)
+                  if is_teacher_hook(hook)), None)
     if index is None:
         raise BenchmarkError(f'{flag}: {config} has no L2TTeacherHook in '
                              'custom_hooks')
@@ -118,8 +132,10 @@ def teach_interval_option(config: str, interval: Optional[int]) -> list:
 
 def init_teacher_option(config: str, teacher_from: Optional[str]) -> list:
     """--cfg-options entry starting the teacher from a trained one, if
-    asked. A run folder is resolved to its checkpoint here, once, so the
-    runs (and --reuse-runs, which compares options) name the file used."""
+    asked. Only the checkpoint is set: which parts are loaded stays the
+    config's ``init_teacher.load`` (every part by default). A run folder is
+    resolved to its checkpoint here, once, so the runs (and --reuse-runs,
+    which compares options) name the file used."""
     if teacher_from is None:
         return []
     try:

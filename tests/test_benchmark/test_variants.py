@@ -5,8 +5,12 @@ import pytest
 from tool_helpers import REPO
 
 from l2t_mm.engine.teacher_transfer import validate_init_teacher
+from mmengine.registry import HOOKS
+
+from l2t_mm.engine import L2TTeacherHook
 from l2t_mm.benchmark.variants import (BenchmarkError, baseline_twin,
                                        init_teacher_option, interleaved,
+                                       is_teacher_hook,
                                        l2t_only_options, run_options,
                                        teach_interval, teacher_hook_index,
                                        variants)
@@ -71,6 +75,28 @@ def test_l2t_only_options_find_the_hook_in_each_config(tmp_path):
     with pytest.raises(BenchmarkError, match='--teach-interval: .* has no '
                        'L2TTeacherHook'):
         l2t_only_options(str(REPO / 'configs' / 'yolo_uw.py'), 4, [], {})
+
+
+class _MyTeacherHook(L2TTeacherHook):
+    """A user's subclass, registered under its own name."""
+
+
+def test_a_subclass_of_the_teacher_hook_is_found(tmp_path):
+    name = '_BenchmarkTestTeacherHook'
+    if HOOKS.get(name) is None:
+        HOOKS.register_module(name=name, module=_MyTeacherHook)
+    assert is_teacher_hook(dict(type=name))
+    assert is_teacher_hook(dict(type=_MyTeacherHook))
+    assert is_teacher_hook(dict(type='L2TTeacherHook'))
+    assert not is_teacher_hook(dict(type='EMAHook'))
+    assert not is_teacher_hook(dict(type='NoSuchHook'))
+    config = tmp_path / 'mine_l2t.py'
+    config.write_text(
+        f"_base_ = ['{REPO / 'configs' / 'yolo_l2t.py'}']\n"
+        f"custom_hooks = [dict(type='EMAHook'), dict(type='{name}', "
+        "teach_dataloader=None, interval=7)]\n")
+    assert teacher_hook_index(str(config), '--x') == 1
+    assert teach_interval(str(config), None) == 7
 
 
 def test_teacher_from_names_the_checkpoint_of_a_run_folder(tmp_path):
