@@ -191,6 +191,8 @@ class L2TTeacherHook(Hook):
         self.layout: Layout = []
         self._resumed = False  # set when a resume loaded a checkpoint
         self._loaded_from: Optional[str] = None  # load_from, if it loaded
+        # load_from, if the teacher was restored from it as well.
+        self._teacher_restored_from: Optional[str] = None
         self.training = False  # set in before_run: the train loop exists
         self.teacher: Optional[nn.Module] = None
         self.teacher_optimizer: Optional[torch.optim.Optimizer] = None
@@ -291,7 +293,7 @@ class L2TTeacherHook(Hook):
             summary = apply_teacher_source(
                 read_teacher_source(path), self.init_teacher['load'],
                 self.teacher, self.teacher_cfg, self._dlns(), self.layout,
-                self.task)
+                self.task, restored=self._teacher_restored_from)
         except TeacherSourceError as error:
             raise ValueError(f'L2TTeacherHook.init_teacher: {error}') from None
         self.origin = dict(checkpoint=path,
@@ -525,6 +527,7 @@ class L2TTeacherHook(Hook):
             return
         self._load_teacher(state)
         if not resume:
+            self._teacher_restored_from = self._loaded_from
             message = ('L2T: took the teacher from the checkpoint '
                        '(restore_teacher_on_load=True).')
             runner.logger.info(message)

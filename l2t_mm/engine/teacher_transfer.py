@@ -300,14 +300,19 @@ def _dln_mismatch(saved: Optional[dict], dln: nn.Module) -> str:
 def apply_teacher_source(source: dict, parts: Sequence[str],
                          teacher: nn.Module, teacher_cfg: dict,
                          dlns: Dict[str, nn.Module], layout: Layout,
-                         task: str) -> str:
+                         task: str, restored: Optional[str] = None) -> str:
     """Load ``parts`` of ``source`` (:func:`read_teacher_source`) into
     ``teacher`` and ``dlns`` (the model's DLN by loss module name); returns
-    a one-line summary of what was loaded and what starts fresh.
+    a one-line summary of what was loaded and what the other parts hold.
+    ``restored``: the checkpoint the teacher was already restored from
+    (``restore_teacher_on_load``), which parts not requested keep;
+    ``None``: they are fresh.
 
     Refused (TeacherSourceError, nothing changed): a source of another
-    task; ``'teacher'`` from another teacher type or ψ shapes; ``'dln'``
-    when no DLN matches. ``'memory'`` that does not fit starts fresh.
+    task; ``'teacher'`` from another teacher type or ψ shapes; ``'memory'``
+    without ``'teacher'`` for a teacher with a recurrent memory (LSTM: it is
+    the state of its own ψ); ``'dln'`` when no DLN matches. ``'memory'`` that
+    does not fit starts fresh.
     """
     where = source.get('source', '?')
     saved_type, own_type = source['teacher_type'], type(teacher).__name__
@@ -322,6 +327,12 @@ def apply_teacher_source(source: dict, parts: Sequence[str],
     buffers = [name for name, _ in teacher.named_buffers()]
     load: Dict[str, Tensor] = {}
     notes: List[str] = []
+    kept = f'kept from {restored}' if restored else 'fresh'
+    if 'memory' in parts and 'teacher' not in parts and 'memory' in buffers:
+        raise TeacherSourceError(
+            f"init_teacher.load has 'memory' without 'teacher': a "
+            f"{own_type}'s recurrent memory is the state of its own ψ and "
+            "means nothing to a fresh one; add 'teacher' or drop 'memory'")
 
     if 'teacher' in parts:
         if saved_type != own_type:
@@ -346,7 +357,7 @@ def apply_teacher_source(source: dict, parts: Sequence[str],
         else:
             notes.append(f'ψ: none ({own_type} has no parameters)')
     else:
-        notes.append('ψ: fresh (not requested)' if psi else
+        notes.append(f'ψ: {kept} (not requested)' if psi else
                      f'ψ: none ({own_type} has no parameters)')
 
     if 'memory' in parts:
@@ -366,7 +377,7 @@ def apply_teacher_source(source: dict, parts: Sequence[str],
             notes.append(f'memory: loaded ({", ".join(buffers)}; '
                          f'{steps} teach steps)')
     else:
-        notes.append('memory: fresh (not requested)')
+        notes.append(f'memory: {kept} (not requested)')
 
     matched: List[str] = []
     if 'dln' in parts:

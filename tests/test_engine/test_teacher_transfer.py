@@ -69,10 +69,11 @@ def _source(model=None, teacher_cfg=LSTM, task='other'):
 
 
 def _apply(source, model, teacher_cfg=LSTM, parts=('teacher', 'memory',
-                                                   'dln'), task='other'):
+                                                   'dln'), task='other',
+           restored=None):
     teacher, dlns, layout = _side(model, teacher_cfg)
     summary = apply_teacher_source(source, parts, teacher, teacher_cfg,
-                                   dlns, layout, task)
+                                   dlns, layout, task, restored=restored)
     return summary, teacher, dlns
 
 
@@ -123,6 +124,28 @@ def test_partial_load_says_what_was_not_requested():
     saved_phi = source['dlns']['loss_cls']['state']
     assert not torch.equal(dlns['loss_cls'].mlp.fc1.weight,
                            saved_phi['mlp.fc1.weight'])
+
+
+def test_parts_not_requested_keep_a_teacher_restored_from_load_from():
+    summary, _, _ = _apply(_source(), ToyClassifier(), parts=('dln', ),
+                           restored='run/iter_4.pth')
+    assert 'ψ: kept from run/iter_4.pth (not requested); memory: kept from ' \
+        'run/iter_4.pth (not requested); φ: loaded 1/1' in summary
+
+
+def test_lstm_memory_without_its_psi_is_refused():
+    source = _source()
+    with pytest.raises(TeacherSourceError,
+                       match="'memory' without 'teacher': a LSTMTeacher's "
+                       "recurrent memory .* add 'teacher' or drop 'memory'"):
+        _apply(source, ToyClassifier(), parts=('memory', 'dln'))
+    # Adam moments do not depend on ψ: an MLPTeacher may take them alone.
+    mlp = dict(type='MLPTeacher')
+    summary, teacher, _ = _apply(_source(teacher_cfg=mlp), ToyClassifier(),
+                                 teacher_cfg=mlp, parts=('memory', ))
+    assert 'ψ: fresh (not requested); memory: loaded (' in summary
+    assert torch.equal(teacher.exp_avg_sq,
+                       _source(teacher_cfg=mlp)['teacher']['exp_avg_sq'])
 
 
 def test_adam_teacher_has_no_psi_to_load():
@@ -388,6 +411,21 @@ def test_init_teacher_is_applied_after_load_from(trained, tmp_path,
         assert not torch.equal(value, at_two['state_dict'][key]), name
     assert f'Applied after load_from={work_dir / "iter_2.pth"}' in \
         messages.text()
+    assert 'ψ: fresh (not requested)' in messages.text()
+
+
+def test_init_teacher_summary_names_a_teacher_restored_from_load_from(
+        trained, tmp_path, trusted_checkpoints):
+    work_dir, _ = trained
+    load_from = str(work_dir / 'iter_2.pth')
+    runner = _runner(tmp_path, max_iters=1, checkpoint_interval=1,
+                     load_from=load_from, restore_teacher_on_load=True,
+                     init_teacher=dict(checkpoint=str(work_dir / 'iter_4.pth'),
+                                       load=('dln', )))
+    with _Messages(runner) as messages:
+        runner.train()
+    assert (f'ψ: kept from {load_from} (not requested); memory: kept from '
+            f'{load_from} (not requested)') in messages.text()
 
 
 def test_missing_init_teacher_file_fails_at_before_train(tmp_path):
