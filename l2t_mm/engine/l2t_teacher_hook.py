@@ -77,9 +77,10 @@ class L2TTeacherHook(Hook):
     the teach step's passes. At every teach step the mean element weight per
     class of each classification DLN since the previous teach step (the
     student's training batches, all ranks) is appended to
-    ``<log_dir>/l2t_class_weights.jsonl``: too many values for the text log,
-    read by ``tools/analyze_teacher.py``. :meth:`should_teach` alone decides
-    which iterations those are.
+    ``<log_dir>/l2t_class_weights.jsonl``, and once more at the end of
+    training for the iterations after the last teach step: too many values
+    for the text log, read by ``tools/analyze_teacher.py``.
+    :meth:`should_teach` alone decides which iterations those are.
 
     Noise diagnostic: when the training batches carry clean labels next to
     the noisy ones (``l2t_mm.datasets.clean_labels``), every teach step
@@ -331,8 +332,13 @@ class L2TTeacherHook(Hook):
         self._student_pass.close()
         self._log_dln_weights(runner)
         if self.should_teach(runner.iter):
-            self._write_class_weights(runner)
+            self._write_class_weights(runner, runner.iter + 1)
             self._teach(runner, self._student(runner), data_batch)
+
+    def after_train(self, runner) -> None:
+        # The iterations after the last teach step form a last window.
+        if self.training:
+            self._write_class_weights(runner, runner.iter)
 
     def _teach(self, runner, model: nn.Module, data_batch) -> None:
         start = time.perf_counter()
@@ -466,9 +472,10 @@ class L2TTeacherHook(Hook):
             if slope is not None:
                 hub.update_scalar(hub_key(SLOPE_PREFIX + name), float(slope))
 
-    def _write_class_weights(self, runner) -> None:
+    def _write_class_weights(self, runner, iteration: int) -> None:
         """Append the mean weight per class since the last teach step (all
-        ranks' batches) and start the next window."""
+        ranks' batches), as of ``iteration`` (1-based), and start the next
+        window; nothing if the window is empty."""
         record = {}
         for name, stats in self._class_weights.items():
             summary = stats.summary()
@@ -485,7 +492,7 @@ class L2TTeacherHook(Hook):
                 count=[int(count) for count in counts.tolist()])
         if not record or not is_main_process():
             return
-        line = dict(iter=runner.iter + 1, classes=self._class_names,
+        line = dict(iter=iteration, classes=self._class_names,
                     modules=record)
         with open(osp.join(runner.log_dir, CLASS_WEIGHTS_FILE), 'a') as file:
             file.write(json.dumps(line) + '\n')

@@ -108,11 +108,12 @@ def test_overridden_should_teach_sets_the_class_weight_windows(tmp_path):
     hook = _teacher_hook(runner)
     assert hook.teach_steps == 3
     lines = _class_weight_lines(tmp_path)
-    # One line per teach step, over the iterations since the one before:
-    # the student's batches of 8 only, none of the teach step's passes.
-    assert [line['iter'] for line in lines] == [1, 2, 5]
+    # One line per teach step, over the iterations since the one before,
+    # and one for the iterations after the last: the student's batches of 8
+    # only, none of the teach step's passes.
+    assert [line['iter'] for line in lines] == [1, 2, 5, 6]
     assert [sum(line['modules']['loss_cls']['count'])
-            for line in lines] == [8, 8, 24]
+            for line in lines] == [8, 8, 24, 8]
     assert lines[0]['modules']['loss_cls']['mean'] == [1.0, 1.0, 1.0]
     # The last iteration's logged weights: its training batch alone.
     assert hook.records['loss_cls'].weights._count == 8
