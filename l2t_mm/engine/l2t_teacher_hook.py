@@ -28,6 +28,7 @@ from .teach_step import ParameterPartition, partition_parameters, teach_step
 from .teacher_transfer import (CHECKPOINT_KEY, Layout, TeacherSourceError,
                                apply_teacher_source, dln_layout, model_task,
                                read_teacher_source, teacher_record,
+                               teacher_state_difference,
                                validate_init_teacher)
 
 NOISE_SAMPLE_SIZE = 2000  # elements per DLN kept for the weight/loss plot
@@ -223,10 +224,12 @@ class L2TTeacherHook(Hook):
         return done > self.start_iter and done % self.interval == 0
 
     @staticmethod
-    def progress(runner) -> float:
-        """t / T, the DLNs' progress input, during training ``runner.iter``:
-        the same for the student's pass and the teach step after it."""
-        return runner.iter / runner.max_iters
+    def progress(runner, iteration: Optional[int] = None) -> float:
+        """t / T, the DLNs' progress input, during training ``iteration``
+        (default ``runner.iter``): the same for the student's pass and the
+        teach step after it."""
+        return (runner.iter if iteration is None else iteration) / \
+            runner.max_iters
 
     # -- set-up ---------------------------------------------------------
     def before_run(self, runner) -> None:
@@ -555,18 +558,17 @@ class L2TTeacherHook(Hook):
     def _load_teacher(self, state: Dict) -> None:
         saved_type = state.get('teacher_type', 'LSTMTeacher')
         own_type = type(self.teacher).__name__
-        expected = {k: tuple(v.shape)
-                    for k, v in self.teacher.state_dict().items()}
-        saved = {k: tuple(v.shape) for k, v in state['teacher'].items()}
-        if saved_type != own_type or saved != expected:
-            changed = sorted(k for k in set(saved) | set(expected)
-                             if saved.get(k) != expected.get(k))
+        difference = teacher_state_difference(state['teacher'],
+                                              self.teacher)
+        if saved_type != own_type or difference:
+            detail = ('another teacher type' if saved_type != own_type else
+                      f'{difference} here')
             raise ValueError(
                 f'L2T: the checkpoint teacher ({saved_type}) does not fit '
-                f'this {own_type} (differs in '
-                f'{changed[:4]}): the DLNs or the teacher config changed '
-                'since it was saved. Use the same config, or drop the '
-                '"l2t_teacher" entry of the checkpoint to start fresh.')
+                f'this {own_type} ({detail}): the DLNs or the '
+                'teacher config changed since it was saved. Use the same '
+                'config, or drop the "l2t_teacher" entry of the checkpoint '
+                'to start fresh.')
         self.teacher.load_state_dict(state['teacher'])
         if self.teacher_optimizer is not None:
             self.teacher_optimizer.load_state_dict(state['optimizer'])

@@ -270,6 +270,15 @@ def _first_difference(saved: dict, own: dict) -> str:
     return ''
 
 
+def teacher_state_difference(saved: Dict[str, Tensor],
+                             teacher: nn.Module) -> str:
+    """The first tensor where ``saved`` (a teacher's state dict) and
+    ``teacher``'s own differ in name or shape; '' if it fits exactly."""
+    own = teacher.state_dict()
+    names = set(saved) | set(own)
+    return _first_difference(_shapes(saved, names), _shapes(own, names))
+
+
 def _layout_difference(saved: Layout, own: Layout) -> str:
     saved = [tuple(item) for item in saved]
     own = [tuple(item) for item in own]

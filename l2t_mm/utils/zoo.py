@@ -171,7 +171,7 @@ def check_teaching(runner: Runner,
     val_data = model.data_preprocessor(next(iter(hook.teach_dataloader)),
                                        True)
     # The DLNs' progress input of the last iteration, as training left it.
-    progress = (runner.iter - 1) / runner.max_iters
+    progress = hook.progress(runner, runner.iter - 1)
     meta_grad, _, _ = dln_meta_gradient(model, student, constants, phi,
                                         train_data, val_data, student_step,
                                         hook.lookahead_steps,

@@ -188,6 +188,23 @@ def test_resume_reproduces_uninterrupted_run(tmp_path, trusted_checkpoints):
     assert a['teacher']['memory'].abs().sum() > 0
 
 
+@pytest.mark.parametrize('teacher, match', [
+    (dict(type='LSTMTeacher', hidden_size=8),
+     r'\(LSTMTeacher\) does not fit this LSTMTeacher \(cells.0.bias_hh: '
+     r'\(80,\) in the source, \(32,\) here\)'),
+    (dict(type='MLPTeacher'),
+     r'\(LSTMTeacher\) does not fit this MLPTeacher \(another teacher '
+     r'type\)'),
+])
+def test_resume_with_another_teacher_config_names_the_difference(
+        tmp_path, trusted_checkpoints, teacher, match):
+    _runner(tmp_path, max_iters=2, checkpoint_interval=2).train()
+    resumed = _runner(tmp_path, max_iters=4, checkpoint_interval=2,
+                      resume=True, teacher=teacher)
+    with pytest.raises(ValueError, match=match + '.* Use the same config'):
+        resumed.train()
+
+
 def test_missing_or_empty_teach_dataloader(tmp_path):
     with pytest.raises(ValueError, match='teach_dataloader is required'):
         L2TTeacherHook()
