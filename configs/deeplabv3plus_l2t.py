@@ -3,6 +3,9 @@
 # wrapped in L2TLoss, and the teacher hook added. The look-ahead runs
 # through both heads ('head'), so both DLNs receive a meta-gradient.
 _base_ = ['./deeplabv3plus_baseline.py']
+# L2TLoss, DynamicLossHead and L2TTeacherHook live in l2t_mm; set here
+# too, so the import stays when the bases above are swapped.
+custom_imports = dict(imports=['l2t_mm'], allow_failed_imports=False)
 
 model = dict(
     decode_head=dict(

@@ -4,6 +4,9 @@
 # the head in DynamicLossHead; only the weighting changes. The paper's window
 # is an epoch: 100 iterations are one epoch of the built-in data at batch 8.
 _base_ = ['./yolo_uw.py']
+# L2TLoss, DynamicLossHead and L2TTeacherHook live in l2t_mm; set here
+# too, so the import stays when the bases above are swapped.
+custom_imports = dict(imports=['l2t_mm'], allow_failed_imports=False)
 
 model = dict(
     bbox_head=dict(

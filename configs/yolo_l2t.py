@@ -2,6 +2,9 @@
 # stock loss wrapped in L2TLoss and the teacher hook added. Nothing else
 # changes, so the two are a fair side-by-side (tools/benchmark.py).
 _base_ = ['./yolo_baseline.py']
+# L2TLoss, DynamicLossHead and L2TTeacherHook live in l2t_mm; set here
+# too, so the import stays when the bases above are swapped.
+custom_imports = dict(imports=['l2t_mm'], allow_failed_imports=False)
 
 stock_head = _base_.model.bbox_head
 model = dict(

@@ -4,6 +4,9 @@
 # optimizer, so there is no teacher hook. `tools/benchmark.py
 # configs/yolo_l2t.py --peers configs/yolo_uw.py` compares all three.
 _base_ = ['./yolo_baseline.py']
+# L2TLoss, DynamicLossHead and L2TTeacherHook live in l2t_mm; set here
+# too, so the import stays when the bases above are swapped.
+custom_imports = dict(imports=['l2t_mm'], allow_failed_imports=False)
 
 model = dict(
     bbox_head=dict(

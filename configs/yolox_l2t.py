@@ -2,6 +2,9 @@
 # stock losses (cls, bbox IoU, obj, l1) wrapped in L2TLoss and the teacher
 # hook added next to the stock YOLOX hooks.
 _base_ = ['./yolox_baseline.py']
+# L2TLoss, DynamicLossHead and L2TTeacherHook live in l2t_mm; set here
+# too, so the import stays when the bases above are swapped.
+custom_imports = dict(imports=['l2t_mm'], allow_failed_imports=False)
 
 stock_head = _base_.model.bbox_head
 model = dict(

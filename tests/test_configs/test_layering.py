@@ -1,6 +1,7 @@
 """The shipped configs: one layering for both tasks (stock config + shapes
 data and schedule bases -> baseline twin -> L2T twin), checked on the
 resolved dicts the runner sees."""
+import ast
 from functools import lru_cache
 
 import pytest
@@ -32,6 +33,18 @@ def test_every_config_resolves_with_the_package_imported(name):
     cfg = resolved(name)
     assert cfg['custom_imports']['imports'] == ['l2t_mm']
     assert cfg['train_cfg']['max_iters'] == cfg['max_iters']
+
+
+@pytest.mark.parametrize(
+    'name', [name for name in CONFIGS if not name.endswith('_baseline.py')])
+def test_configs_with_l2t_components_import_the_package_themselves(name):
+    # Not only through a base: a user who swaps the data or schedule base
+    # of a copy keeps the import that L2TLoss and the hooks need.
+    tree = ast.parse((REPO / 'configs' / name).read_text())
+    assigned = {target.id for node in tree.body
+                if isinstance(node, ast.Assign)
+                for target in node.targets if isinstance(target, ast.Name)}
+    assert 'custom_imports' in assigned
 
 
 @pytest.mark.parametrize('name', L2T_CONFIGS)

@@ -27,6 +27,9 @@
 # dataloaders (data/coco/, annotations/instances_{train,val}2017.json,
 # data_prefix=dict(img='{train,val}2017/'), 80 classes), and build the teach
 # split from a held-out part of COCO train in the same form.
+# The datasets below are l2t_mm's CocoWithCleanLabels.
+custom_imports = dict(imports=['l2t_mm'], allow_failed_imports=False)
+
 shapes_data_root = 'data/shapes/'
 shapes_classes = ('circle', 'square', 'triangle', 'star', 'hexagon', 'cross')
 shapes_palette = [(220, 20, 60), (0, 130, 230), (255, 160, 0), (150, 60, 200),

@@ -20,6 +20,9 @@
 # data_prefix=dict(img_path='leftImg8bit/{train,val}',
 # seg_map_path='gtFine/{train,val}'), 19 classes), and build the teach split
 # from a held-out part of Cityscapes train in the same form.
+# The pipelines below use l2t_mm's LoadCleanLabels and PackCleanLabels.
+custom_imports = dict(imports=['l2t_mm'], allow_failed_imports=False)
+
 shapes_data_root = 'data/shapes/'
 shapes_classes = ('background', 'circle', 'square', 'triangle', 'star',
                   'hexagon', 'cross')

@@ -8,7 +8,6 @@
 #   param_scheduler = [_base_.shapes_det_warmup, dict(type='MultiStepLR', ...)]
 #   default_hooks = _base_.shapes_det_default_hooks
 #   log_processor = _base_.shapes_det_log_processor
-custom_imports = dict(imports=['l2t_mm'], allow_failed_imports=False)
 
 # 600 iterations: the L2T twins (YOLOv3 about 1.2 s/iter, YOLOX-tiny about
 # 0.7 on 2 CPU cores, measured) train and evaluate within 15 minutes.

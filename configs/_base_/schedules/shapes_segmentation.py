@@ -7,7 +7,6 @@
 #   train_cfg = _base_.shapes_seg_train_cfg
 #   param_scheduler = _base_.shapes_seg_param_scheduler
 #   default_hooks = _base_.shapes_seg_default_hooks
-custom_imports = dict(imports=['l2t_mm'], allow_failed_imports=False)
 
 # 300 iterations: the L2T twins (DeepLabV3+ about 2.5 s/iter, FCN about 2.2
 # on 2 CPU cores, measured) train and evaluate within 15 minutes.
