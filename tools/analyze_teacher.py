@@ -16,8 +16,9 @@ checkpoint named in WORK_DIR/last_checkpoint it reads where the teacher left
 parameter, e.g. a WeightingDLN's output bias, which starts at log(e - 1).
 With clean labels beside the noisy ones it also draws the noise AUC of
 every DLN over training (how well low weights pick out corrupted labels;
-0.5 = blind; dashed: the same among elements of one target only) and, from ``l2t_noise_elements.json``, each DLN's weight
-against its element's loss at the last teach step, corrupted elements in
+0.5 = blind; dashed: the same among elements of one target only) and,
+from ``l2t_noise_elements.json``, each DLN's weight against its element's
+loss at the last teach step, corrupted elements in
 red (the Meta-Weight-Net figure). Writes ``teacher_analysis.png``,
 ``class_weights.png`` (if the run has per-class weights),
 ``noise_weights.png`` (if it has clean labels) and
