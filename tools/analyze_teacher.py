@@ -18,8 +18,8 @@ With clean labels beside the noisy ones it also draws the noise AUC of
 every DLN over training (how well low weights pick out corrupted labels;
 0.5 = blind; dashed: the same among elements of one target only) and,
 from ``l2t_noise_elements.json``, each DLN's weight against its element's
-loss at the last teach step, corrupted elements in
-red (the Meta-Weight-Net figure). Writes ``teacher_analysis.png``,
+loss at the last teach step, corrupted elements in red (the
+Meta-Weight-Net figure). Writes ``teacher_analysis.png``,
 ``class_weights.png`` (if the run has per-class weights),
 ``noise_weights.png`` (if it has clean labels) and
 ``teacher_analysis.json``.
@@ -33,8 +33,7 @@ from pathlib import Path
 
 warnings.filterwarnings('ignore', message='pkg_resources is deprecated')
 
-from l2t_mm.engine.log_schema import (NOISE_AUC_PREFIX,  # noqa: E402
-                                      NOISE_AUC_WITHIN_PREFIX,
+from l2t_mm.engine.log_schema import (NOISE_AUC_PREFIXES,  # noqa: E402
                                       SLOPE_PREFIX, WEIGHT_KEY,
                                       taught_in, teach_result_key)
 from l2t_mm.utils.checkpoint import load_from_trusted_local  # noqa: E402
@@ -53,8 +52,7 @@ def collect(rows: list) -> dict:
     """
     weights = defaultdict(lambda: defaultdict(list))
     slopes = defaultdict(list)
-    noise_auc = defaultdict(list)
-    noise_auc_within = defaultdict(list)
+    noise_aucs = {name: defaultdict(list) for name in NOISE_AUC_PREFIXES}
     teach = defaultdict(list)
     steps_seen = 0
     for row in rows:
@@ -67,12 +65,10 @@ def collect(rows: list) -> dict:
                     (row['iter'], value))
             elif key.startswith(SLOPE_PREFIX):
                 slopes[key[len(SLOPE_PREFIX):]].append((row['iter'], value))
-            elif key.startswith(NOISE_AUC_PREFIX):
-                noise_auc[key[len(NOISE_AUC_PREFIX):]].append(
-                    (row['iter'], value))
-            elif key.startswith(NOISE_AUC_WITHIN_PREFIX):
-                noise_auc_within[key[len(NOISE_AUC_WITHIN_PREFIX):]].append(
-                    (row['iter'], value))
+            for name, prefix in NOISE_AUC_PREFIXES.items():
+                if key.startswith(prefix):
+                    noise_aucs[name][key[len(prefix):]].append(
+                        (row['iter'], value))
         steps = taught_in(row, steps_seen)
         if steps is not None:
             for key in TEACH_KEYS:  # val_loss_after: learned teachers only
@@ -84,8 +80,8 @@ def collect(rows: list) -> dict:
         raise SystemExit('analyze_teacher.py: the run logged no l2t/ '
                          'scalars; was it trained with L2TTeacherHook?')
     return dict(weights={m: dict(s) for m, s in weights.items()},
-                slopes=dict(slopes), noise_auc=dict(noise_auc),
-                noise_auc_within=dict(noise_auc_within), teach=dict(teach),
+                slopes=dict(slopes), teach=dict(teach),
+                **{name: dict(series) for name, series in noise_aucs.items()},
                 teach_steps=steps_seen)
 
 
@@ -239,7 +235,7 @@ def summarise(series: dict) -> dict:
                      min=min(value for _, value in points))
         for module, points in series['slopes'].items()
     }
-    for key in ('noise_auc', 'noise_auc_within'):
+    for key in NOISE_AUC_PREFIXES:
         summary[key] = {
             module: dict(first=points[0][1], last=points[-1][1])
             for module, points in series[key].items()

@@ -4,8 +4,7 @@ import statistics
 from pathlib import Path
 from typing import Dict, List
 
-from ..engine.log_schema import (NOISE_AUC_PREFIX, NOISE_AUC_WITHIN_PREFIX,
-                                 TEACH_TIME, taught_in)
+from ..engine.log_schema import NOISE_AUC_PREFIXES, TEACH_TIME, taught_in
 from ..utils.run_logs import read_per_class_iou, read_scalars
 from .schema import METRICS, WARMUP_ITERS
 
@@ -47,9 +46,8 @@ def summarise_rows(rows: List[dict], task: str, window: int) -> Dict:
     metrics = {name: final.get(name) for name in METRICS[task]}
     return dict(
         metrics=metrics,
-        noise_auc=_last_per_module(train_rows, NOISE_AUC_PREFIX),
-        noise_auc_within=_last_per_module(train_rows,
-                                          NOISE_AUC_WITHIN_PREFIX),
+        **{name: _last_per_module(train_rows, prefix)
+           for name, prefix in NOISE_AUC_PREFIXES.items()},
         time_per_iter_s=robust_time_per_iter(times, window),
         time_per_iter_mean_s=statistics.mean(times[WARMUP_ITERS:] or times),
         teach_time_share=sum(teach_times) / sum(times),

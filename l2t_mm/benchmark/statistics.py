@@ -2,6 +2,7 @@
 import statistics
 from typing import Dict, List, Optional
 
+from ..engine.log_schema import NOISE_AUC_PREFIXES
 from .schema import METRICS
 
 COSTS = ('time_per_iter_s', 'time_per_iter_mean_s', 'peak_rss_mb',
@@ -9,7 +10,7 @@ COSTS = ('time_per_iter_s', 'time_per_iter_mean_s', 'peak_rss_mb',
 RATIOS = ('time_per_iter_s', 'peak_rss_mb')  # variant / baseline
 
 
-NOISE_AUCS = ('noise_auc', 'noise_auc_within')  # keys of a run summary
+NOISE_AUCS = tuple(NOISE_AUC_PREFIXES)  # keys of a run summary
 
 
 def classification_noise_auc(run: dict,

@@ -20,6 +20,9 @@ TEACH_RESULTS = ('train_loss', 'val_loss_before', 'val_loss_after',
                  'meta_grad_norm', 'update_norm')  # fields of TeachResult
 NOISE_AUC_PREFIX = 'l2t/noise_auc/'  # + DLN module name
 NOISE_AUC_WITHIN_PREFIX = 'l2t/noise_auc_within/'  # + DLN module name
+# The name each noise AUC has in run summaries (benchmark, analyze_teacher).
+NOISE_AUC_PREFIXES = {'noise_auc': NOISE_AUC_PREFIX,
+                      'noise_auc_within': NOISE_AUC_WITHIN_PREFIX}
 # Per iteration.
 SLOPE_PREFIX = 'l2t/slope/'  # + DLN module name
 WEIGHT_KEY = re.compile(r'^l2t/w/(?P<module>.+)/(?P<stat>[^/]+)$')
