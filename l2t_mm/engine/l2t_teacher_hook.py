@@ -525,10 +525,15 @@ class L2TTeacherHook(Hook):
         self._resumed = resume
         self._loaded_from = None if resume else str(runner._load_from)
         if not (resume or self.restore_teacher_on_load):
+            saved = checkpoint.get('state_dict', {})
+            phi = ('loaded φ with the model' if any(
+                name in saved for name in self.partition.dln) else
+                   'the checkpoint has no DLN parameters (a baseline or '
+                   'stock model?), so φ starts at its initial identity')
             runner.logger.info(
-                'L2T: loaded φ with the model; the teacher starts fresh '
-                '(set L2TTeacherHook.restore_teacher_on_load=True to take '
-                'it from the checkpoint too).')
+                f'L2T: {phi}; the teacher starts fresh (set L2TTeacherHook.'
+                'restore_teacher_on_load=True to take it from the checkpoint '
+                'too).')
             return
         state: Dict = checkpoint.get(CHECKPOINT_KEY)
         if state is None:

@@ -56,6 +56,13 @@ def _runner(work_dir, max_iters, checkpoint_interval, resume=False,
         resume=resume, default_scope='mmdet', **extra)
 
 
+def _all_logs(folder) -> str:
+    """The text logs of every run under ``folder``: runners built within the
+    same second share mmengine's logger (named by timestamp), so a run's
+    lines may sit in another run's file."""
+    return ''.join(path.read_text() for path in folder.rglob('*.log'))
+
+
 def _teacher_hook(runner) -> L2TTeacherHook:
     return next(h for h in runner.hooks if isinstance(h, L2TTeacherHook))
 
@@ -332,6 +339,26 @@ def test_load_from_takes_phi_and_only_asked_for_teacher_never_the_loader(
             for name, value in saved_teacher.items()]
     assert all(same) if restore else not all(same)
     assert capture.teach_steps == 0 and capture.teach_batches == 0
+    if not restore:
+        assert 'L2T: loaded φ with the model' in _all_logs(tmp_path)
+
+
+def test_load_from_a_checkpoint_without_phi_says_phi_starts_fresh(
+        tmp_path, trusted_checkpoints):
+    _runner(tmp_path / 'source', max_iters=2, checkpoint_interval=2).train()
+    saved = torch.load(tmp_path / 'source' / 'iter_2.pth', weights_only=False)
+    # What a baseline's checkpoint looks like to an L2T config.
+    saved['state_dict'] = {name: value for name, value in
+                           saved['state_dict'].items() if '.dln.' not in name}
+    saved.pop(CHECKPOINT_KEY)
+    torch.save(saved, tmp_path / 'baseline.pth')
+    finetune = _runner(tmp_path / 'finetune', max_iters=1,
+                       checkpoint_interval=1,
+                       load_from=str(tmp_path / 'baseline.pth'))
+    finetune.train()
+    log = _all_logs(tmp_path)
+    assert 'the checkpoint has no DLN parameters' in log
+    assert 'loaded φ with the model' not in log
 
 
 def test_teacher_from_another_config_is_refused_with_the_mismatch(
