@@ -354,7 +354,7 @@ class L2TTeacherHook(Hook):
             dln_lr=self.dln_lr,
             progress=self.progress(runner),
             lookahead_steps=self.lookahead_steps,
-            lookahead_max_grad_norm=self._lookahead_max_grad_norm(runner),
+            lookahead_max_grad_norm=self.lookahead_clip(runner),
             reduce_mean=_mean_over_ranks)
         elapsed = time.perf_counter() - start
         hub = runner.message_hub
@@ -437,7 +437,9 @@ class L2TTeacherHook(Hook):
                 'differentiably; it steps as ' + step.describe() + '.')
         return step
 
-    def _lookahead_max_grad_norm(self, runner) -> Optional[float]:
+    def lookahead_clip(self, runner) -> Optional[float]:
+        """The total-norm clip of the look-ahead gradient under ``runner``'s
+        optim wrapper (``lookahead_max_grad_norm`` resolved)."""
         if self.lookahead_max_grad_norm != 'auto':
             return self.lookahead_max_grad_norm
         wrapper = runner.optim_wrapper

@@ -238,19 +238,22 @@ def dln_meta_gradient(model: nn.Module, student: Dict[str, Tensor],
     val_loss = validation_loss(model, student_ahead, constants, phi, val_data)
     grads = torch.autograd.grad(val_loss, list(phi.values()),
                                 allow_unused=True)
-    return (_flatten(grads, list(phi.values())).detach(),
+    return (flatten(grads, list(phi.values())).detach(),
             train_loss.detach(), val_loss.detach())
 
 
-def _flatten(tensors: Sequence[Optional[Tensor]],
-             like: Sequence[Tensor]) -> Tensor:
+def flatten(tensors: Sequence[Optional[Tensor]],
+            like: Sequence[Tensor]) -> Tensor:
+    """One flat vector of ``tensors`` (zeros where one is ``None``, shaped
+    like its entry in ``like``): how φ, g and Δφ travel between stages."""
     return torch.cat([
         (t if t is not None else torch.zeros_like(ref)).reshape(-1)
         for t, ref in zip(tensors, like)
     ])
 
 
-def _unflatten(flat: Tensor, like: Dict[str, Tensor]) -> Dict[str, Tensor]:
+def unflatten(flat: Tensor, like: Dict[str, Tensor]) -> Dict[str, Tensor]:
+    """The inverse of :func:`flatten`: views of ``flat`` by name."""
     out, offset = {}, 0
     for name, ref in like.items():
         out[name] = flat[offset:offset + ref.numel()].view_as(ref)
@@ -302,8 +305,8 @@ def teach_step(model: nn.Module,
     # 2. DLN learning: the teacher turns g into Δφ (a function of ψ).
     update, teacher_state = teacher.propose(
         meta_grad, student_state(progress, train_value, val_value))
-    phi_flat = _flatten(list(phi.values()), list(phi.values())).detach()
-    phi_new = _unflatten(phi_flat - dln_lr * update, phi)
+    phi_flat = flatten(list(phi.values()), list(phi.values())).detach()
+    phi_new = unflatten(phi_flat - dln_lr * update, phi)
     finite = [update] + list(teacher_state.values())
 
     # 3. Teacher learning: look ahead again under φ_new(ψ); ℓ_val -> ψ.
@@ -321,7 +324,7 @@ def teach_step(model: nn.Module,
         }
         reduced = reduce_mean(
             torch.cat([
-                _flatten(
+                flatten(
                     torch.autograd.grad(val_after,
                                         list(teacher_params.values()),
                                         allow_unused=True),
@@ -340,7 +343,7 @@ def teach_step(model: nn.Module,
     teacher.commit(teacher_state)
     if teacher_grad is not None:
         teacher_optimizer.zero_grad()
-        for name, grad in _unflatten(teacher_grad, teacher_params).items():
+        for name, grad in unflatten(teacher_grad, teacher_params).items():
             teacher_params[name].grad = grad.clone()
         teacher_optimizer.step()
 
@@ -360,5 +363,5 @@ def teach_step(model: nn.Module,
 
 def _has_nonzero(flat: Tensor, like: Dict[str, Tensor],
                  names: List[str]) -> bool:
-    pieces = _unflatten(flat, like)
+    pieces = unflatten(flat, like)
     return any(bool(pieces[name].abs().sum() > 0) for name in names)

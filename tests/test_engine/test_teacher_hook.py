@@ -277,7 +277,7 @@ def test_lookahead_clipping_follows_the_student_optimizer(
     runner = _runner(tmp_path, max_iters=1, checkpoint_interval=1)
     runner.optim_wrapper = runner.build_optim_wrapper(
         dict(optimizer=dict(type='SGD', lr=0.1), clip_grad=clip))
-    assert hook._lookahead_max_grad_norm(runner) == expected
+    assert hook.lookahead_clip(runner) == expected
 
 
 def test_invalid_clipping_setting_names_the_key():
