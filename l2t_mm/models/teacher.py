@@ -39,6 +39,14 @@ class Teacher(nn.Module):
         eps: added to √v̂.
         use_student_state: feed the student state
             ``[t / T, log1p(train loss), log1p(val loss)]`` to the gain.
+        momentum_bias_correction: divide the first moment by
+            ``1 - β1^t`` as Adam does. Off, the direction starts near 0 and
+            grows only as successive meta-gradients agree in sign (to about
+            ``1 - β1^t`` when they all do, ``√((1 - β1) / (1 + β1))`` when
+            their signs are random), so φ moves far only on a consistent
+            signal; with Adam's correction every step, the first included,
+            is about ``dln_lr`` whatever the signs
+            (``tools/probe_meta_gradient.py`` shows how split they are).
     """
     student_state_size = 3
     max_gain = 2.0
@@ -47,7 +55,8 @@ class Teacher(nn.Module):
                  num_coordinates: int,
                  betas: Tuple[float, float] = (0.9, 0.999),
                  eps: float = 1e-8,
-                 use_student_state: bool = True) -> None:
+                 use_student_state: bool = True,
+                 momentum_bias_correction: bool = True) -> None:
         super().__init__()
         if not isinstance(num_coordinates, int) or num_coordinates <= 0:
             raise ValueError(
@@ -62,7 +71,12 @@ class Teacher(nn.Module):
         self.num_coordinates = num_coordinates
         self.betas = tuple(betas)
         self.eps = eps
+        if not isinstance(momentum_bias_correction, bool):
+            raise ValueError(
+                f'{type(self).__name__}.momentum_bias_correction must be True '
+                f'or False, got {momentum_bias_correction!r}')
         self.use_student_state = use_student_state
+        self.momentum_bias_correction = momentum_bias_correction
         self.register_buffer('steps', torch.zeros(()))
         self.register_buffer('exp_avg', torch.zeros(num_coordinates))
         self.register_buffer('exp_avg_sq', torch.zeros(num_coordinates))
@@ -90,7 +104,9 @@ class Teacher(nn.Module):
         exp_avg = beta1 * self.exp_avg + (1 - beta1) * gradient
         exp_avg_sq = beta2 * self.exp_avg_sq + (1 - beta2) * gradient.square()
         rms = (exp_avg_sq / (1 - beta2**steps)).sqrt() + self.eps
-        direction = exp_avg / (1 - beta1**steps) / rms
+        first_moment = (exp_avg / (1 - beta1**steps)
+                        if self.momentum_bias_correction else exp_avg)
+        direction = first_moment / rms
         features = torch.stack([direction, gradient / rms], dim=-1)
         if self.use_student_state:
             features = torch.cat(
@@ -129,8 +145,10 @@ class AdamTeacher(Teacher):
 
     def __init__(self, num_coordinates: int,
                  betas: Tuple[float, float] = (0.9, 0.999),
-                 eps: float = 1e-8) -> None:
-        super().__init__(num_coordinates, betas, eps, use_student_state=False)
+                 eps: float = 1e-8,
+                 momentum_bias_correction: bool = True) -> None:
+        super().__init__(num_coordinates, betas, eps, use_student_state=False,
+                         momentum_bias_correction=momentum_bias_correction)
 
 
 @MODELS.register_module()
@@ -145,8 +163,10 @@ class MLPTeacher(Teacher):
 
     def __init__(self, num_coordinates: int, hidden_size: int = 20,
                  betas: Tuple[float, float] = (0.9, 0.999), eps: float = 1e-8,
-                 use_student_state: bool = True) -> None:
-        super().__init__(num_coordinates, betas, eps, use_student_state)
+                 use_student_state: bool = True,
+                 momentum_bias_correction: bool = True) -> None:
+        super().__init__(num_coordinates, betas, eps, use_student_state,
+                         momentum_bias_correction)
         self.hidden = nn.Linear(self.feature_size(), hidden_size)
         self.output = nn.Linear(hidden_size, 1)
         nn.init.zeros_(self.output.weight)
@@ -175,8 +195,10 @@ class LSTMTeacher(Teacher):
     def __init__(self, num_coordinates: int, hidden_size: int = 20,
                  num_layers: int = 2,
                  betas: Tuple[float, float] = (0.9, 0.999), eps: float = 1e-8,
-                 use_student_state: bool = True) -> None:
-        super().__init__(num_coordinates, betas, eps, use_student_state)
+                 use_student_state: bool = True,
+                 momentum_bias_correction: bool = True) -> None:
+        super().__init__(num_coordinates, betas, eps, use_student_state,
+                         momentum_bias_correction)
         self.cells = nn.ModuleList(
             nn.LSTMCell(self.feature_size() if layer == 0 else hidden_size,
                         hidden_size) for layer in range(num_layers))

@@ -88,10 +88,38 @@ def test_teacher_works_on_the_device_and_dtype_it_is_moved_to(cls):
     assert all(value.device.type == 'meta' for value in state.values())
 
 
+@pytest.mark.parametrize('cls', TEACHERS)
+def test_without_bias_correction_steps_grow_only_while_signs_agree(cls):
+    gradient = _gradient(3).abs() + 1e-3  # sizes from 1e-3 to 10
+
+    def sizes(signs, correct):
+        torch.manual_seed(0)
+        teacher = cls(50, betas=(0.9, 0.999), momentum_bias_correction=correct)
+        out = []
+        for sign in signs:
+            update, state = teacher.propose(sign * gradient, STATE)
+            teacher.commit(state)
+            out.append(update.abs().mean().item())
+        return out
+
+    agreeing, alternating = [1.0] * 10, [1.0, -1.0] * 5
+    # Adam's correction: the first step is full size, whatever follows.
+    assert sizes(agreeing, True)[0] == pytest.approx(1.0, rel=1e-4)
+    # Without it: 1 - β1 at first, growing towards 1 while signs agree ...
+    grown = sizes(agreeing, False)
+    assert grown[0] == pytest.approx(0.1, rel=1e-3)
+    assert all(later > earlier for earlier, later in zip(grown, grown[1:]))
+    assert grown[-1] == pytest.approx(1 - 0.9**10, rel=0.05)
+    # ... and staying small while they alternate.
+    assert max(sizes(alternating, False)) < 0.15
+
+
 @pytest.mark.parametrize('kwargs, key', [
     (dict(num_coordinates=0), 'num_coordinates'),
     (dict(num_coordinates=4, betas=(0.9, 1.0)), 'betas'),
     (dict(num_coordinates=4, eps=0.0), 'eps'),
+    (dict(num_coordinates=4, momentum_bias_correction='no'),
+     'momentum_bias_correction'),
 ])
 def test_bad_options_name_the_key(kwargs, key):
     with pytest.raises(ValueError, match=key):
