@@ -1,6 +1,7 @@
 """``L2TTeacherHook``: the teach step inside ordinary runner iterations."""
 import json
 import os.path as osp
+import re
 import time
 from contextlib import ExitStack
 from typing import Dict, Iterator, List, Optional, Sequence, Union
@@ -527,15 +528,10 @@ class L2TTeacherHook(Hook):
         self._resumed = resume
         self._loaded_from = None if resume else str(runner._load_from)
         if not (resume or self.restore_teacher_on_load):
-            saved = checkpoint.get('state_dict', {})
-            phi = ('loaded φ with the model' if any(
-                name in saved for name in self.partition.dln) else
-                   'the checkpoint has no DLN parameters (a baseline or '
-                   'stock model?), so φ starts at its initial identity')
             runner.logger.info(
-                f'L2T: {phi}; the teacher starts fresh (set L2TTeacherHook.'
-                'restore_teacher_on_load=True to take it from the checkpoint '
-                'too).')
+                f'L2T: {self._phi_loaded(checkpoint)}; the teacher starts '
+                'fresh (set L2TTeacherHook.restore_teacher_on_load=True to '
+                'take it from the checkpoint too).')
             return
         state: Dict = checkpoint.get(CHECKPOINT_KEY)
         if state is None:
@@ -561,6 +557,23 @@ class L2TTeacherHook(Hook):
         for _ in range(state['teach_batches_in_epoch']):
             next(self._teach_iterator)
         self.teach_batches_in_epoch = state['teach_batches_in_epoch']
+
+    def _phi_loaded(self, checkpoint: dict) -> str:
+        """Which DLNs' φ came with the model's weights, read as mmengine
+        reads a checkpoint (``state_dict`` or the dict itself, ``module.``
+        prefixes stripped)."""
+        saved = {re.sub(r'^module\.', '', name)
+                 for name in checkpoint.get('state_dict', checkpoint)}
+        modules = self.partition.dln_by_module
+        loaded = [module for module, names in modules.items()
+                  if all(name in saved for name in names)]
+        if not loaded:
+            return ('the checkpoint has no DLN parameters (a baseline or '
+                    'stock model?), so φ starts at its initial identity')
+        if len(loaded) == len(modules):
+            return f'loaded φ of all {len(modules)} DLN(s) with the model'
+        return (f'loaded φ of {len(loaded)} of {len(modules)} DLNs with the '
+                f'model ({", ".join(loaded)}); the others start at identity')
 
     def _load_teacher(self, state: Dict) -> None:
         saved_type = state.get('teacher_type', 'LSTMTeacher')

@@ -3,6 +3,7 @@ import copy
 import json
 import os
 import socket
+import uuid
 
 import pytest
 import torch
@@ -53,14 +54,17 @@ def _runner(work_dir, max_iters, checkpoint_interval, resume=False,
                             interval=checkpoint_interval),
             logger=dict(type='LoggerHook', interval=1)),
         custom_hooks=[hook], randomness=dict(seed=0, deterministic=True),
-        resume=resume, default_scope='mmdet', **extra)
+        resume=resume, default_scope='mmdet',
+        # Its own logger: mmengine names loggers by timestamp, so runners
+        # built within one second would otherwise write into one file.
+        experiment_name=f'{os.path.basename(work_dir)}-{uuid.uuid4().hex}',
+        **extra)
 
 
-def _all_logs(folder) -> str:
-    """The text logs of every run under ``folder``: runners built within the
-    same second share mmengine's logger (named by timestamp), so a run's
-    lines may sit in another run's file."""
-    return ''.join(path.read_text() for path in folder.rglob('*.log'))
+def _log(work_dir) -> str:
+    """The text log of the run in ``work_dir``."""
+    [path] = work_dir.rglob('*.log')
+    return path.read_text()
 
 
 def _teacher_hook(runner) -> L2TTeacherHook:
@@ -340,7 +344,7 @@ def test_load_from_takes_phi_and_only_asked_for_teacher_never_the_loader(
     assert all(same) if restore else not all(same)
     assert capture.teach_steps == 0 and capture.teach_batches == 0
     if not restore:
-        assert 'L2T: loaded φ with the model' in _all_logs(tmp_path)
+        assert 'L2T: loaded φ of all 1 DLN(s)' in _log(tmp_path / 'finetune')
 
 
 def test_load_from_a_checkpoint_without_phi_says_phi_starts_fresh(
@@ -356,7 +360,7 @@ def test_load_from_a_checkpoint_without_phi_says_phi_starts_fresh(
                        checkpoint_interval=1,
                        load_from=str(tmp_path / 'baseline.pth'))
     finetune.train()
-    log = _all_logs(tmp_path)
+    log = _log(tmp_path / 'finetune')
     assert 'the checkpoint has no DLN parameters' in log
     assert 'loaded φ with the model' not in log
 
