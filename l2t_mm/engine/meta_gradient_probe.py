@@ -7,14 +7,18 @@ whether its size says how much to trust it. The probe computes g on N
 each direction a teacher could take what a step along it does to the noise
 AUC of the DLN weights (on batches with clean labels beside noisy ones):
 
-- ``own``: batch i's sign step, AdamTeacher's first step on g_i, scored on
-  batch i's own training data;
+- ``own``: batch i's sign step, a fresh AdamTeacher's first step on g_i
+  (whatever teacher the config names), scored on batch i's own training
+  data;
 - ``sum``: the sign of Σ g_i, where Adam's direction goes after many steps:
   batches with a large g outvote the rest;
 - ``vote``: the sign of Σ g_i / ‖g_i‖, every batch pair one vote.
 
-The aggregates are scored on every batch's training data. Nothing of the
-model, φ included, is changed.
+The aggregates are scored on every batch's training data. From φ at
+identity a sign step gives an AUC near 0 or 1 almost by construction: it
+says which way the step turns the weights, not how strong g is; how
+often the pairs agree is the measure of consistency. Nothing of the model,
+φ included, is changed.
 """
 from dataclasses import dataclass
 from typing import Dict, Iterable, List, Optional, Tuple
@@ -24,8 +28,8 @@ from torch import Tensor, nn
 
 from .noise_diagnostic import clean_labelled, noise_reports
 from .student_step import StudentStep
-from .teach_step import (ParameterPartition, flatten, unflatten,
-                         dln_meta_gradient, lookahead_tensors)
+from .teach_step import (ParameterPartition, dln_meta_gradient, flatten,
+                         lookahead_tensors, unflatten)
 
 
 @dataclass
@@ -38,6 +42,8 @@ class ProbedBatch:
 
 @dataclass
 class ProbeReport:
+    """Every pair's meta-gradient, and the noise AUC of the aggregate
+    directions, averaged over the pairs' training batches."""
     batches: List[ProbedBatch]
     aggregate_auc: Dict[str, Dict[str, float]]  # 'sum'/'vote' -> DLN -> AUC
     mean_cosine: float  # mean cosine similarity between pairs of g_i
@@ -53,7 +59,7 @@ def step_noise_auc(model: nn.Module, partition: ParameterPartition,
         raise ValueError(
             'the meta-gradient probe needs training batches with clean labels '
             'beside the noisy ones (a dataset made by tools/make_dataset.py '
-            'with --flip-prob/--drop-prob)')
+            'with --noise-class-flip/--noise-drop-box)')
     params = dict(model.named_parameters())
     phi = {name: params[name] for name in partition.dln}
     saved = {name: value.detach().clone() for name, value in phi.items()}
@@ -82,11 +88,16 @@ def _mean_auc(aucs: Iterable[Dict[str, float]]) -> Dict[str, float]:
             for name, values in collected.items()}
 
 
+def _unit(gradients: List[Tensor]) -> Tensor:
+    """The gradients as rows of unit length (a zero one stays zero)."""
+    return torch.stack([g / g.norm().clamp(min=1e-30) for g in gradients])
+
+
 def mean_pairwise_cosine(gradients: List[Tensor]) -> float:
     """Mean cosine similarity over all pairs (NaN with fewer than two)."""
     if len(gradients) < 2:
         return float('nan')
-    unit = torch.stack([g / g.norm().clamp(min=1e-30) for g in gradients])
+    unit = _unit(gradients)
     cosine = unit @ unit.T
     count = len(gradients)
     return float((cosine.sum() - cosine.diagonal().sum()) /
@@ -118,8 +129,7 @@ def probe_meta_gradients(model: nn.Module, partition: ParameterPartition,
     gradients = [batch.meta_grad for batch in batches]
     directions = {
         'sum': torch.stack(gradients).sum(0).sign(),
-        'vote': torch.stack([g / g.norm().clamp(min=1e-30)
-                             for g in gradients]).sum(0).sign(),
+        'vote': _unit(gradients).sum(0).sign(),
     }
     aggregate = {
         name: _mean_auc(

@@ -209,8 +209,8 @@ def run(tool: str, args: argparse.Namespace,
         edit_config: Callable[[Config], None], action: Callable,
         amp: bool = False) -> int:
     """Configure, start the process group, build the runner, call
-    ``action(runner, task)``, tear down. A LaunchError is one line on stderr
-    and exit code 2."""
+    ``action(runner, task)``, tear down. A LaunchError, from the set-up or
+    the action, is one line on stderr and exit code 2."""
     from mmengine.registry import RUNNERS
     from mmengine.runner import Runner
 
@@ -229,6 +229,10 @@ def run(tool: str, args: argparse.Namespace,
             runner = RUNNERS.build(cfg) if 'runner_type' in cfg \
                 else Runner.from_cfg(cfg)
             action(runner, task)
+    except LaunchError as error:  # found by the action, e.g. in the data
+        destroy_distributed(synchronize=False)
+        print(f'{tool}: {error}', file=sys.stderr)
+        return 2
     except BaseException:
         destroy_distributed(synchronize=False)
         raise
