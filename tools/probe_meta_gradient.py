@@ -82,16 +82,18 @@ def prepare(args: argparse.Namespace):
 def load_student(runner, path: str, dln_names) -> str:
     """Load ``path`` into the model; say where φ comes from. Refuses a
     checkpoint that holds none of the student's parameters."""
-    from l2t_mm.utils.checkpoint import load_from_trusted_local
-    checkpoint = load_from_trusted_local(path, map_location='cpu')
-    saved = set(checkpoint.get('state_dict', checkpoint))
+    from mmengine.runner.checkpoint import load_state_dict
+
+    from l2t_mm.utils.checkpoint import (load_from_trusted_local,
+                                         model_state_dict)
+    state = model_state_dict(load_from_trusted_local(path, map_location='cpu'))
     names = {name for name, _ in runner.model.named_parameters()}
     dln_names = set(dln_names)
-    if not (names - dln_names) & saved:
+    if not (names - dln_names) & state.keys():
         raise LaunchError(f'{path} holds none of this model\'s parameters: '
                           'pass a checkpoint trained with this model')
-    runner.load_checkpoint(path, strict=False)
-    return ('from the checkpoint' if dln_names <= saved else
+    load_state_dict(runner.model, state, strict=False, logger=runner.logger)
+    return ('from the checkpoint' if dln_names <= state.keys() else
             'at identity (the checkpoint has no DLN parameters)')
 
 

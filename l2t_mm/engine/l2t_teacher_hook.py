@@ -1,7 +1,6 @@
 """``L2TTeacherHook``: the teach step inside ordinary runner iterations."""
 import json
 import os.path as osp
-import re
 import time
 from contextlib import ExitStack
 from typing import Dict, Iterator, List, Optional, Sequence, Union
@@ -18,6 +17,7 @@ from torch import Tensor, nn
 from ..models.dynamic_loss_module import dynamic_loss_modules
 from ..models.loss_context import loss_context
 from ..models.weight_record import ClassWeightStats, DLNRecord
+from ..utils.checkpoint import model_state_dict
 from .log_schema import (CLASS_WEIGHTS_FILE, NOISE_AUC_PREFIX,
                          NOISE_AUC_WITHIN_PREFIX, NOISE_ELEMENTS_FILE,
                          SKIPPED_STEPS, SLOPE_PREFIX, TEACH_RESULTS,
@@ -559,11 +559,8 @@ class L2TTeacherHook(Hook):
         self.teach_batches_in_epoch = state['teach_batches_in_epoch']
 
     def _phi_loaded(self, checkpoint: dict) -> str:
-        """Which DLNs' φ came with the model's weights, read as mmengine
-        reads a checkpoint (``state_dict`` or the dict itself, ``module.``
-        prefixes stripped)."""
-        saved = {re.sub(r'^module\.', '', name)
-                 for name in checkpoint.get('state_dict', checkpoint)}
+        """Which DLNs' φ came with the model's weights."""
+        saved = model_state_dict(checkpoint)
         modules = self.partition.dln_by_module
         loaded = [module for module, names in modules.items()
                   if all(name in saved for name in names)]

@@ -53,7 +53,8 @@ def step_noise_auc(model: nn.Module, partition: ParameterPartition,
                    direction: Tensor, step_size: float, train_data: dict,
                    progress: float) -> Dict[str, float]:
     """Noise AUC of each DLN on ``train_data`` with φ moved to
-    ``φ - step_size · direction``; φ is put back afterwards."""
+    ``φ - step_size · direction`` (in the forward pass only: the model's
+    own φ stays as it is)."""
     clean_data = clean_labelled(train_data)
     if clean_data is None:
         raise ValueError(
@@ -61,20 +62,11 @@ def step_noise_auc(model: nn.Module, partition: ParameterPartition,
             'beside the noisy ones (a dataset made by tools/make_dataset.py '
             'with --noise-class-flip/--noise-drop-box)')
     params = dict(model.named_parameters())
-    phi = {name: params[name] for name in partition.dln}
-    saved = {name: value.detach().clone() for name, value in phi.items()}
-    flat = flatten(list(saved.values()), list(saved.values()))
-    moved = unflatten(flat - step_size * direction, saved)
-    try:
-        with torch.no_grad():
-            for name, value in moved.items():
-                phi[name].copy_(value)
-        reports = noise_reports(model, train_data, clean_data,
-                                progress=progress)
-    finally:
-        with torch.no_grad():
-            for name, value in saved.items():
-                phi[name].copy_(value)
+    phi = {name: params[name].detach() for name in partition.dln}
+    moved = unflatten(flatten(list(phi.values()), list(phi.values())) -
+                      step_size * direction, phi)
+    reports = noise_reports(model, train_data, clean_data, progress=progress,
+                            phi=moved)
     return {name: report.auc for name, report in reports.items()}
 
 

@@ -129,15 +129,19 @@ def _record(model: nn.Module, tensors: Dict[str, Tensor], data: dict,
 
 
 def noise_reports(model: nn.Module, data: dict, clean_data: dict, *,
-                  progress: float) -> Dict[str, NoiseReport]:
+                  progress: float,
+                  phi: Optional[Dict[str, Tensor]] = None
+                  ) -> Dict[str, NoiseReport]:
     """One :class:`NoiseReport` per element-weighting DLN of ``model``, its
-    DLNs at training progress ``progress``.
+    DLNs at training progress ``progress`` and, given ``phi``, with those
+    values in place of their parameters (a φ the teacher has not applied).
 
     The model's parameters and buffers are not changed (BatchNorm running
     statistics are updated on copies).
     """
     tensors = {name: param.detach()
                for name, param in model.named_parameters()}
+    tensors.update(phi or {})
     tensors.update(
         {name: buffer.clone() for name, buffer in model.named_buffers()})
     noisy = _record(model, tensors, data, progress)

@@ -14,7 +14,8 @@ Code that reads a local checkpoint itself calls
 """
 import contextlib
 import os.path as osp
-from typing import Iterator
+import re
+from typing import Dict, Iterator
 
 import torch
 from mmengine.runner.checkpoint import CheckpointLoader
@@ -27,6 +28,15 @@ def load_from_trusted_local(filename: str, map_location=None):
     if not osp.isfile(filename):
         raise FileNotFoundError(f'{filename} can not be found.')
     return torch.load(filename, map_location=map_location, weights_only=False)
+
+
+def model_state_dict(checkpoint: dict) -> Dict[str, torch.Tensor]:
+    """The model weights of a loaded checkpoint, named as mmengine names
+    them when it loads one: ``state_dict`` or the dict itself, ``module.``
+    prefixes (DDP) stripped."""
+    state = checkpoint.get('state_dict', checkpoint)
+    return {re.sub(r'^module\.', '', name): value
+            for name, value in state.items()}
 
 
 @contextlib.contextmanager

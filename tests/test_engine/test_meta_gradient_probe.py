@@ -80,7 +80,7 @@ def test_opposite_steps_rank_the_corrupted_pixels_oppositely(segmentor):
         assert up[name] - 0.5 == pytest.approx(0.5 - down[name], abs=0.01)
 
 
-def test_phi_is_put_back_when_the_diagnostic_fails(segmentor, monkeypatch):
+def test_phi_is_unchanged_when_the_diagnostic_fails(segmentor, monkeypatch):
     model, partition, batches = segmentor
     before = _state(model)
 

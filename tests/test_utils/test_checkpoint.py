@@ -6,7 +6,7 @@ import torch
 from mmengine.runner.checkpoint import CheckpointLoader
 
 from l2t_mm.utils import trusted_local_checkpoints
-from l2t_mm.utils.checkpoint import load_from_trusted_local
+from l2t_mm.utils.checkpoint import load_from_trusted_local, model_state_dict
 
 
 class _NotAWeight:
@@ -45,3 +45,11 @@ def test_loader_is_restored_when_the_block_raises():
             assert CheckpointLoader._schemes[''] is load_from_trusted_local
             raise KeyError('training failed')
     assert CheckpointLoader._schemes[''] is stock
+
+
+def test_model_state_dict_reads_weights_as_mmengine_loads_them():
+    weight = torch.ones(1)
+    wrapped = dict(state_dict={'module.head.weight': weight}, meta={})
+    bare = {'head.weight': weight}
+    assert model_state_dict(wrapped) == {'head.weight': weight}
+    assert model_state_dict(bare) == {'head.weight': weight}
