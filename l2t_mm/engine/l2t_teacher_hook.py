@@ -122,7 +122,9 @@ class L2TTeacherHook(Hook):
             PATH a checkpoint of an L2T run, its run folder or a file of
             ``tools/export_teacher.py``; ``load`` picks ψ, the teacher's
             φ-shaped state (only where the DLN layout matches exactly) and
-            φ (per DLN with the same module name, type and shapes). Applied
+            φ (per DLN with the same module name, type and shapes); the
+            optional ``dlns=('bbox_head.loss_cls', )`` loads φ of the named
+            DLNs only (with ``load`` of ``'teacher'``/``'dln'``). Applied
             in ``before_train``, after ``load_from``; not on resume (the
             checkpoint's teacher continues). See
             :func:`~l2t_mm.engine.teacher_transfer.apply_teacher_source`.
@@ -298,11 +300,14 @@ class L2TTeacherHook(Hook):
             summary = apply_teacher_source(
                 read_teacher_source(path), self.init_teacher['load'],
                 self.teacher, self.teacher_cfg, self._dlns(), self.layout,
-                self.task, restored=self._teacher_restored_from)
+                self.task, restored=self._teacher_restored_from,
+                selected=self.init_teacher['dlns'])
         except TeacherSourceError as error:
             raise ValueError(f'L2TTeacherHook.init_teacher: {error}') from None
         self.origin = dict(checkpoint=path,
                            load=list(self.init_teacher['load']),
+                           dlns=(list(self.init_teacher['dlns'])
+                                 if self.init_teacher['dlns'] else None),
                            summary=summary)
         if self._loaded_from is not None:
             summary += (f' Applied after load_from={self._loaded_from}: '

@@ -113,8 +113,10 @@ def teacher_record(teacher: nn.Module, teacher_cfg: dict,
 
 def validate_init_teacher(value, key: str = 'L2TTeacherHook.init_teacher'
                           ) -> Optional[dict]:
-    """``dict(checkpoint=str, load=tuple of parts)`` or ``None``; raises a
-    ValueError naming the key and the fix. ``load`` defaults to every part.
+    """``dict(checkpoint=str, load=tuple of parts, dlns=tuple of names or
+    None)`` or ``None``; raises a ValueError naming the key and the fix.
+    ``load`` defaults to every part; ``dlns`` (default ``None``: every DLN
+    that matches) names the loss modules whose φ loads.
     """
     if value is None:
         return None
@@ -123,10 +125,10 @@ def validate_init_teacher(value, key: str = 'L2TTeacherHook.init_teacher'
     if not isinstance(value, dict):
         raise ValueError(f'{key} must be a dict like {example} or None, '
                          f'got {value!r}')
-    unknown = sorted(set(value) - {'checkpoint', 'load'})
+    unknown = sorted(set(value) - {'checkpoint', 'load', 'dlns'})
     if unknown:
         raise ValueError(f"{key}: unknown key(s) {unknown}; the keys are "
-                         f"'checkpoint' and 'load', e.g. {example}")
+                         f"'checkpoint', 'load' and 'dlns', e.g. {example}")
     path = value.get('checkpoint')
     if not isinstance(path, str) or not path:
         raise ValueError(
@@ -150,8 +152,39 @@ def validate_init_teacher(value, key: str = 'L2TTeacherHook.init_teacher'
                                 for name, meaning in PARTS.items())
             raise ValueError(f'{key}.load: unknown part {part!r}.{hint} '
                              f'The parts are {choices}.')
-    return dict(checkpoint=path,
-                load=tuple(part for part in PARTS if part in load))
+    load = tuple(part for part in PARTS if part in load)
+    return dict(checkpoint=path, load=load,
+                dlns=_validate_dln_selection(value.get('dlns'), load, key))
+
+
+def _validate_dln_selection(dlns, load: Tuple[str, ...], key: str
+                            ) -> Optional[Tuple[str, ...]]:
+    """``init_teacher.dlns`` as a tuple of loss module names, or ``None``.
+
+    It selects φ only: ``'memory'`` holds the teacher's state of every
+    coordinate (with one step count), which cannot be split between DLNs
+    that load and DLNs that do not."""
+    if dlns is None:
+        return None
+    if isinstance(dlns, str):
+        dlns = (dlns, )
+    if (not isinstance(dlns, (list, tuple)) or not dlns
+            or not all(isinstance(name, str) and name for name in dlns)):
+        raise ValueError(
+            f'{key}.dlns must be None (every DLN that matches) or a '
+            "non-empty tuple of loss module names, e.g. "
+            f"('bbox_head.loss_cls', ), got {dlns!r}")
+    if 'dln' not in load:
+        raise ValueError(
+            f"{key}.dlns selects which DLNs' φ load, but {key}.load "
+            f"{load} has no 'dln': add 'dln' to load or drop dlns")
+    if 'memory' in load:
+        raise ValueError(
+            f"{key}.dlns loads φ of some DLNs only, but {key}.load has "
+            "'memory' (the default loads every part): the teacher's state "
+            'covers every coordinate of φ and cannot be split by DLN; set '
+            f"{key}.load=('teacher', 'dln') or ('dln', )")
+    return tuple(dict.fromkeys(dlns))
 
 
 def find_checkpoint(path: str) -> Path:
@@ -306,21 +339,61 @@ def _dln_mismatch(saved: Optional[dict], dln: nn.Module) -> str:
     return f'other shapes: {difference} here' if difference else ''
 
 
+def _match_dlns(source: dict, dlns: Dict[str, nn.Module],
+                selected: Optional[Sequence[str]]) -> Tuple[List[str], str]:
+    """The DLNs whose φ loads from ``source`` and the summary's φ note;
+    raises TeacherSourceError when none can, or a selected one cannot."""
+    where, saved_dlns = source.get('source', '?'), source['dlns']
+    if selected is not None:
+        unknown = [name for name in selected if name not in dlns]
+        if unknown:
+            raise TeacherSourceError(
+                f'init_teacher.dlns names {unknown}, not a DLN of this model; '
+                f'its DLNs are {sorted(dlns)}')
+        left = [name for name in dlns if name not in selected]
+        dlns = {name: dlns[name] for name in selected}
+    mismatch = {name: _dln_mismatch(saved_dlns.get(name), dln)
+                for name, dln in dlns.items()}
+    matched = [name for name, reason in mismatch.items() if not reason]
+    fresh = [f'{name} ({reason})' for name, reason in mismatch.items()
+             if reason]
+    if selected is not None and fresh:
+        raise TeacherSourceError(
+            f'{where}: init_teacher.dlns asks for φ the source cannot give: '
+            f'{"; ".join(fresh)}; the source has {sorted(saved_dlns)}')
+    if not matched:
+        raise TeacherSourceError(
+            f'{where}: no DLN of this model matches one in the source '
+            f'(by module name, DLN type and shapes): {"; ".join(fresh)}; '
+            f'the source has {sorted(saved_dlns)}. Drop \'dln\' from '
+            'init_teacher.load to take the teacher only')
+    total = len(dlns) if selected is None else len(dlns) + len(left)
+    note = (f'φ: loaded {len(matched)}/{total} DLNs ({", ".join(matched)})' +
+            (f', fresh: {", ".join(fresh)}' if fresh else ''))
+    if selected is not None and left:
+        note += (f', as the model has them: {", ".join(left)} (not in '
+                 'init_teacher.dlns)')
+    return matched, note
+
+
 def apply_teacher_source(source: dict, parts: Sequence[str],
                          teacher: nn.Module, teacher_cfg: dict,
                          dlns: Dict[str, nn.Module], layout: Layout,
-                         task: str, restored: Optional[str] = None) -> str:
+                         task: str, restored: Optional[str] = None,
+                         selected: Optional[Sequence[str]] = None) -> str:
     """Load ``parts`` of ``source`` (:func:`read_teacher_source`) into
     ``teacher`` and ``dlns`` (the model's DLN by loss module name); returns
     a one-line summary of what was loaded and what the other parts hold.
     ``restored``: the checkpoint the teacher was already restored from
     (``restore_teacher_on_load``), which parts not requested keep;
-    ``None``: they are fresh.
+    ``None``: they are fresh. ``selected`` (``init_teacher.dlns``): the
+    DLNs whose φ loads; the others stay as the model has them.
 
     Refused (TeacherSourceError, nothing changed): a source of another
     task; ``'teacher'`` from another teacher type or ψ shapes; ``'memory'``
     without ``'teacher'`` for a teacher with a recurrent memory (LSTM: it is
-    the state of its own ψ); ``'dln'`` when no DLN matches. ``'memory'`` that
+    the state of its own ψ); ``'dln'`` when no DLN matches, or when a
+    selected DLN is not in the model or does not match. ``'memory'`` that
     does not fit starts fresh.
     """
     where = source.get('source', '?')
@@ -390,21 +463,8 @@ def apply_teacher_source(source: dict, parts: Sequence[str],
 
     matched: List[str] = []
     if 'dln' in parts:
-        saved_dlns = source['dlns']
-        fresh = {name: _dln_mismatch(saved_dlns.get(name), dln)
-                 for name, dln in dlns.items()}
-        matched = [name for name, reason in fresh.items() if not reason]
-        fresh = [f'{name} ({reason})' for name, reason in fresh.items()
-                 if reason]
-        if not matched:
-            raise TeacherSourceError(
-                f'{where}: no DLN of this model matches one in the source '
-                f'(by module name, DLN type and shapes): {"; ".join(fresh)}; '
-                f'the source has {sorted(saved_dlns)}. Drop \'dln\' from '
-                'init_teacher.load to take the teacher only')
-        notes.append(f'φ: loaded {len(matched)}/{len(dlns)} DLNs '
-                     f'({", ".join(matched)})' +
-                     (f', fresh: {", ".join(fresh)}' if fresh else ''))
+        matched, note = _match_dlns(source, dlns, selected)
+        notes.append(note)
     else:
         notes.append('φ: as the model has it (not requested)')
 

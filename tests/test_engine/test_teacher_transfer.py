@@ -70,10 +70,11 @@ def _source(model=None, teacher_cfg=LSTM, task='other'):
 
 def _apply(source, model, teacher_cfg=LSTM, parts=('teacher', 'memory',
                                                    'dln'), task='other',
-           restored=None):
+           restored=None, selected=None):
     teacher, dlns, layout = _side(model, teacher_cfg)
     summary = apply_teacher_source(source, parts, teacher, teacher_cfg,
-                                   dlns, layout, task, restored=restored)
+                                   dlns, layout, task, restored=restored,
+                                   selected=selected)
     return summary, teacher, dlns
 
 
@@ -124,6 +125,41 @@ def test_partial_load_says_what_was_not_requested():
     saved_phi = source['dlns']['loss_cls']['state']
     assert not torch.equal(dlns['loss_cls'].mlp.fc1.weight,
                            saved_phi['mlp.fc1.weight'])
+
+
+def test_selected_dlns_load_and_the_others_stay():
+    source = _source(TwoLossToy())
+    model = TwoLossToy()
+    own_cls = copy.deepcopy(model.loss_cls.dln.state_dict())
+    summary, _, dlns = _apply(source, model, parts=('teacher', 'dln'),
+                              selected=('loss_aux', ))
+    saved = source['dlns']['loss_aux']['state']
+    for name, value in dlns['loss_aux'].state_dict().items():
+        assert torch.equal(value, saved[name]), name
+    for name, value in dlns['loss_cls'].state_dict().items():
+        assert torch.equal(value, own_cls[name]), name
+    assert summary.endswith(
+        'φ: loaded 1/2 DLNs (loss_aux), as the model has them: loss_cls '
+        '(not in init_teacher.dlns).')
+
+
+def test_selected_dln_missing_or_mismatched_is_refused():
+    source = _source()  # one DLN, loss_cls
+    with pytest.raises(TeacherSourceError,
+                       match=r"init_teacher.dlns names \['loss_box'\], not a "
+                       r"DLN of this model; its DLNs are \['loss_aux', "
+                       r"'loss_cls'\]"):
+        _apply(source, TwoLossToy(), parts=('dln', ), selected=('loss_box', ))
+    model = TwoLossToy()
+    before = copy.deepcopy(model.loss_cls.dln.state_dict())
+    with pytest.raises(TeacherSourceError,
+                       match=r'init_teacher.dlns asks for φ the source cannot '
+                       r"give: loss_aux \(not in the source\); the source has "
+                       r"\['loss_cls'\]"):
+        _apply(source, model, parts=('dln', ),
+               selected=('loss_cls', 'loss_aux'))
+    for name, value in model.loss_cls.dln.state_dict().items():
+        assert torch.equal(value, before[name]), name
 
 
 def test_parts_not_requested_keep_a_teacher_restored_from_load_from():
@@ -224,7 +260,7 @@ def test_task_comes_from_the_model_class():
     ('work_dirs/x/iter_4.pth', 'init_teacher must be a dict like'),
     (dict(checkpoint='a.pth', parts=('dln', )),
      r"init_teacher: unknown key\(s\) \['parts'\]; the keys are "
-     "'checkpoint' and 'load'"),
+     "'checkpoint', 'load' and 'dlns'"),
     (dict(checkpoint=4), r'init_teacher.checkpoint must be a path \(str\)'),
     (dict(load=('dln', )), r'init_teacher.checkpoint must be a path'),
     (dict(checkpoint='a.pth', load=()), 'init_teacher.load is empty'),
@@ -233,6 +269,16 @@ def test_task_comes_from_the_model_class():
     (dict(checkpoint='a.pth', load=('dnl', )),
      "init_teacher.load: unknown part 'dnl'. Did you mean 'dln'"),
     (dict(checkpoint='a.pth', load=5), 'init_teacher.load must be a tuple'),
+    (dict(checkpoint='a.pth', load=('dln', ), dlns=()),
+     'init_teacher.dlns must be None .* or a non-empty tuple'),
+    (dict(checkpoint='a.pth', load=('dln', ), dlns=('loss_cls', 3)),
+     'init_teacher.dlns must be None'),
+    (dict(checkpoint='a.pth', load=('teacher', ), dlns=('loss_cls', )),
+     r"init_teacher.dlns selects .* has no 'dln': add 'dln' to load"),
+    (dict(checkpoint='a.pth', dlns=('loss_cls', )),
+     r"init_teacher.dlns loads φ of some DLNs only, but .*'memory' \(the "
+     r"default loads every part\).* set L2TTeacherHook.init_teacher.load="
+     r"\('teacher', 'dln'\)"),
 ])
 def test_bad_init_teacher_values_name_the_key_and_fix(value, match):
     with pytest.raises(ValueError, match=r'L2TTeacherHook\.' + match):
@@ -373,6 +419,28 @@ def test_reused_teacher_first_teach_step_starts_from_saved_psi(
     summary = entry['init_teacher']['summary']
     assert 'memory: fresh (the DLN layout differs' in summary
     assert summary in messages.lines
+
+
+def test_selected_dlns_through_the_hook_are_recorded(trained, tmp_path):
+    work_dir, checkpoint = trained
+    runner = _runner(tmp_path, max_iters=1, checkpoint_interval=1,
+                     model=dict(type=TwoLossToy),
+                     init_teacher=dict(checkpoint=str(work_dir),
+                                       load=('teacher', 'dln'),
+                                       dlns=('loss_cls', )))
+    runner.train()
+    entry = torch.load(tmp_path / 'iter_1.pth',
+                       weights_only=False)[CHECKPOINT_KEY]
+    assert entry['init_teacher']['dlns'] == ['loss_cls']
+    assert 'φ: loaded 1/2 DLNs (loss_cls), as the model has them: loss_aux' \
+        in entry['init_teacher']['summary']
+    with pytest.raises(ValueError,
+                       match=r"L2TTeacherHook.init_teacher: init_teacher.dlns"
+                       r" names \['loss_box'\]"):
+        _runner(tmp_path / 'bad', max_iters=1, checkpoint_interval=1,
+                model=dict(type=TwoLossToy),
+                init_teacher=dict(checkpoint=str(work_dir), load=('dln', ),
+                                  dlns='loss_box')).train()
 
 
 def test_same_model_continues_the_saved_memory(trained, tmp_path,
