@@ -84,8 +84,10 @@ def parse_args(argv=None) -> argparse.Namespace:
                         'one: a run folder, checkpoint or file of '
                         'tools/export_teacher.py (sets L2TTeacherHook.'
                         'init_teacher.checkpoint; the parts loaded are the '
-                        "config's init_teacher.load, every part by default; "
-                        'README, "Reusing a teacher")')
+                        "config's init_teacher.load, every part by default, "
+                        'and of its init_teacher.dlns, every DLN by default '
+                        '(set both with --l2t-cfg-options); README, '
+                        '"Reusing a teacher")')
     parser.add_argument('--reuse-runs', action='store_true',
                         help='read back runs of an earlier invocation that '
                         'finished (same --out) instead of training them '

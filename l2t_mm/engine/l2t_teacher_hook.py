@@ -124,7 +124,8 @@ class L2TTeacherHook(Hook):
             φ-shaped state (only where the DLN layout matches exactly) and
             φ (per DLN with the same module name, type and shapes); the
             optional ``dlns=('bbox_head.loss_cls', )`` loads φ of the named
-            DLNs only (with ``load`` of ``'teacher'``/``'dln'``). Applied
+            DLNs only (``load`` then needs ``'dln'`` and no ``'memory'``).
+            Applied
             in ``before_train``, after ``load_from``; not on resume (the
             checkpoint's teacher continues). See
             :func:`~l2t_mm.engine.teacher_transfer.apply_teacher_source`.
@@ -306,8 +307,8 @@ class L2TTeacherHook(Hook):
             raise ValueError(f'L2TTeacherHook.init_teacher: {error}') from None
         self.origin = dict(checkpoint=path,
                            load=list(self.init_teacher['load']),
-                           dlns=(list(self.init_teacher['dlns'])
-                                 if self.init_teacher['dlns'] else None),
+                           dlns=(None if self.init_teacher['dlns'] is None
+                                 else list(self.init_teacher['dlns'])),
                            summary=summary)
         if self._loaded_from is not None:
             summary += (f' Applied after load_from={self._loaded_from}: '

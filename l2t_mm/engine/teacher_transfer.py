@@ -154,16 +154,13 @@ def validate_init_teacher(value, key: str = 'L2TTeacherHook.init_teacher'
                              f'The parts are {choices}.')
     load = tuple(part for part in PARTS if part in load)
     return dict(checkpoint=path, load=load,
-                dlns=_validate_dln_selection(value.get('dlns'), load, key))
+                dlns=_validate_dln_selection(value.get('dlns'), load, key,
+                                             'load' in value))
 
 
-def _validate_dln_selection(dlns, load: Tuple[str, ...], key: str
-                            ) -> Optional[Tuple[str, ...]]:
-    """``init_teacher.dlns`` as a tuple of loss module names, or ``None``.
-
-    It selects φ only: ``'memory'`` holds the teacher's state of every
-    coordinate (with one step count), which cannot be split between DLNs
-    that load and DLNs that do not."""
+def _validate_dln_selection(dlns, load: Tuple[str, ...], key: str,
+                            load_given: bool) -> Optional[Tuple[str, ...]]:
+    """``init_teacher.dlns`` as a tuple of loss module names, or ``None``."""
     if dlns is None:
         return None
     if isinstance(dlns, str):
@@ -174,17 +171,25 @@ def _validate_dln_selection(dlns, load: Tuple[str, ...], key: str
             f'{key}.dlns must be None (every DLN that matches) or a '
             "non-empty tuple of loss module names, e.g. "
             f"('bbox_head.loss_cls', ), got {dlns!r}")
-    if 'dln' not in load:
-        raise ValueError(
-            f"{key}.dlns selects which DLNs' φ load, but {key}.load "
-            f"{load} has no 'dln': add 'dln' to load or drop dlns")
-    if 'memory' in load:
-        raise ValueError(
-            f"{key}.dlns loads φ of some DLNs only, but {key}.load has "
-            "'memory' (the default loads every part): the teacher's state "
-            'covers every coordinate of φ and cannot be split by DLN; set '
-            f"{key}.load=('teacher', 'dln') or ('dln', )")
+    conflict = dln_selection_conflict(load)
+    if conflict:
+        default = '' if load_given else ' (the default: every part)'
+        raise ValueError(f'{key}.dlns: {conflict}, got load={load}{default}; '
+                         f"set {key}.load=('teacher', 'dln') or ('dln', )")
     return tuple(dict.fromkeys(dlns))
+
+
+def dln_selection_conflict(load: Sequence[str]) -> str:
+    """Why ``init_teacher.dlns`` cannot go with ``load``; '' if it can.
+
+    The selection is of φ, so it needs ``'dln'``; ``'memory'`` holds the
+    teacher's state of every coordinate (with one step count), which cannot
+    be split between DLNs that load and DLNs that do not."""
+    if 'dln' not in load or 'memory' in load:
+        return ("a selection of DLNs loads φ only: load needs 'dln' and no "
+                "'memory' (the teacher's state covers every coordinate of φ "
+                'and cannot be split by DLN)')
+    return ''
 
 
 def find_checkpoint(path: str) -> Path:
@@ -344,33 +349,33 @@ def _match_dlns(source: dict, dlns: Dict[str, nn.Module],
     """The DLNs whose φ loads from ``source`` and the summary's φ note;
     raises TeacherSourceError when none can, or a selected one cannot."""
     where, saved_dlns = source.get('source', '?'), source['dlns']
-    if selected is not None:
-        unknown = [name for name in selected if name not in dlns]
-        if unknown:
-            raise TeacherSourceError(
-                f'init_teacher.dlns names {unknown}, not a DLN of this model; '
-                f'its DLNs are {sorted(dlns)}')
-        left = [name for name in dlns if name not in selected]
-        dlns = {name: dlns[name] for name in selected}
-    mismatch = {name: _dln_mismatch(saved_dlns.get(name), dln)
-                for name, dln in dlns.items()}
+    wanted = list(dlns) if selected is None else list(selected)
+    unknown = [name for name in wanted if name not in dlns]
+    if unknown:
+        raise TeacherSourceError(
+            f'init_teacher.dlns names {unknown}, not a DLN of this model; '
+            f'use names from {sorted(dlns)}')
+    mismatch = {name: _dln_mismatch(saved_dlns.get(name), dlns[name])
+                for name in wanted}
     matched = [name for name, reason in mismatch.items() if not reason]
     fresh = [f'{name} ({reason})' for name, reason in mismatch.items()
              if reason]
     if selected is not None and fresh:
         raise TeacherSourceError(
             f'{where}: init_teacher.dlns asks for φ the source cannot give: '
-            f'{"; ".join(fresh)}; the source has {sorted(saved_dlns)}')
+            f'{"; ".join(fresh)}; the source has {sorted(saved_dlns)}: drop '
+            'them from init_teacher.dlns or use a source that has them')
     if not matched:
         raise TeacherSourceError(
             f'{where}: no DLN of this model matches one in the source '
             f'(by module name, DLN type and shapes): {"; ".join(fresh)}; '
             f'the source has {sorted(saved_dlns)}. Drop \'dln\' from '
             'init_teacher.load to take the teacher only')
-    total = len(dlns) if selected is None else len(dlns) + len(left)
-    note = (f'φ: loaded {len(matched)}/{total} DLNs ({", ".join(matched)})' +
+    note = (f'φ: loaded {len(matched)}/{len(dlns)} DLNs '
+            f'({", ".join(matched)})' +
             (f', fresh: {", ".join(fresh)}' if fresh else ''))
-    if selected is not None and left:
+    left = [name for name in dlns if name not in wanted]
+    if left:
         note += (f', as the model has them: {", ".join(left)} (not in '
                  'init_teacher.dlns)')
     return matched, note
@@ -393,11 +398,16 @@ def apply_teacher_source(source: dict, parts: Sequence[str],
     task; ``'teacher'`` from another teacher type or ψ shapes; ``'memory'``
     without ``'teacher'`` for a teacher with a recurrent memory (LSTM: it is
     the state of its own ψ); ``'dln'`` when no DLN matches, or when a
-    selected DLN is not in the model or does not match. ``'memory'`` that
+    selected DLN is not in the model or does not match; ``selected`` with
+    ``parts`` that lack ``'dln'`` or have ``'memory'``. ``'memory'`` that
     does not fit starts fresh.
     """
     where = source.get('source', '?')
     saved_type, own_type = source['teacher_type'], type(teacher).__name__
+    conflict = dln_selection_conflict(parts) if selected is not None else ''
+    if conflict:
+        raise TeacherSourceError(f'init_teacher.dlns: {conflict}, got '
+                                 f'load={tuple(parts)}')
     if source['task'] != task:
         raise TeacherSourceError(
             f'{where} holds a teacher of a {source["task"]} model and this '

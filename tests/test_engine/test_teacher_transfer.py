@@ -143,23 +143,33 @@ def test_selected_dlns_load_and_the_others_stay():
         '(not in init_teacher.dlns).')
 
 
-def test_selected_dln_missing_or_mismatched_is_refused():
+def test_selected_dln_missing_or_mismatched_is_refused_unchanged():
     source = _source()  # one DLN, loss_cls
     with pytest.raises(TeacherSourceError,
                        match=r"init_teacher.dlns names \['loss_box'\], not a "
-                       r"DLN of this model; its DLNs are \['loss_aux', "
+                       r"DLN of this model; use names from \['loss_aux', "
                        r"'loss_cls'\]"):
         _apply(source, TwoLossToy(), parts=('dln', ), selected=('loss_box', ))
     model = TwoLossToy()
-    before = copy.deepcopy(model.loss_cls.dln.state_dict())
+    teacher, dlns, layout = _side(model, LSTM)
+    before = copy.deepcopy([teacher.state_dict(),
+                            model.loss_cls.dln.state_dict()])
+    # loss_cls matches and comes first: nothing may load before the refusal.
     with pytest.raises(TeacherSourceError,
                        match=r'init_teacher.dlns asks for φ the source cannot '
                        r"give: loss_aux \(not in the source\); the source has "
-                       r"\['loss_cls'\]"):
-        _apply(source, model, parts=('dln', ),
-               selected=('loss_cls', 'loss_aux'))
-    for name, value in model.loss_cls.dln.state_dict().items():
-        assert torch.equal(value, before[name]), name
+                       r"\['loss_cls'\]: drop them"):
+        apply_teacher_source(source, ('teacher', 'dln'), teacher, LSTM, dlns,
+                             layout, 'other',
+                             selected=('loss_cls', 'loss_aux'))
+    after = [teacher.state_dict(), model.loss_cls.dln.state_dict()]
+    for old, new in zip(before, after):
+        for name, value in new.items():
+            assert torch.equal(value, old[name]), name
+    with pytest.raises(TeacherSourceError,
+                       match=r"init_teacher.dlns: a selection of DLNs loads φ "
+                       r"only: .*, got load=\('teacher', 'memory', 'dln'\)"):
+        _apply(source, TwoLossToy(), selected=('loss_cls', ))
 
 
 def test_parts_not_requested_keep_a_teacher_restored_from_load_from():
@@ -273,12 +283,13 @@ def test_task_comes_from_the_model_class():
      'init_teacher.dlns must be None .* or a non-empty tuple'),
     (dict(checkpoint='a.pth', load=('dln', ), dlns=('loss_cls', 3)),
      'init_teacher.dlns must be None'),
-    (dict(checkpoint='a.pth', load=('teacher', ), dlns=('loss_cls', )),
-     r"init_teacher.dlns selects .* has no 'dln': add 'dln' to load"),
+    (dict(checkpoint='a.pth', load=('teacher', 'memory'), dlns='loss_cls'),
+     r"init_teacher.dlns: a selection of DLNs loads φ only: load needs 'dln' "
+     r"and no 'memory' .*, got load=\('teacher', 'memory'\); set "
+     r"L2TTeacherHook.init_teacher.load=\('teacher', 'dln'\) or \('dln', \)"),
     (dict(checkpoint='a.pth', dlns=('loss_cls', )),
-     r"init_teacher.dlns loads φ of some DLNs only, but .*'memory' \(the "
-     r"default loads every part\).* set L2TTeacherHook.init_teacher.load="
-     r"\('teacher', 'dln'\)"),
+     r"init_teacher.dlns: .*, got load=\('teacher', 'memory', 'dln'\) "
+     r"\(the default: every part\); set"),
 ])
 def test_bad_init_teacher_values_name_the_key_and_fix(value, match):
     with pytest.raises(ValueError, match=r'L2TTeacherHook\.' + match):
@@ -436,7 +447,7 @@ def test_selected_dlns_through_the_hook_are_recorded(trained, tmp_path):
         in entry['init_teacher']['summary']
     with pytest.raises(ValueError,
                        match=r"L2TTeacherHook.init_teacher: init_teacher.dlns"
-                       r" names \['loss_box'\]"):
+                       r" names \['loss_box'\], not a DLN of this model"):
         _runner(tmp_path / 'bad', max_iters=1, checkpoint_interval=1,
                 model=dict(type=TwoLossToy),
                 init_teacher=dict(checkpoint=str(work_dir), load=('dln', ),
