@@ -72,6 +72,9 @@ def build_parser() -> argparse.ArgumentParser:
            'for the longtail prior', type=float)
     option('--noise-class-flip', 'train: probability of a wrong class label',
            type=float, metavar='P')
+    option('--noise-flip-mode', "train: where a flipped label goes: "
+           "'uniform' (any other class) or 'pair' (always the next class)",
+           choices=('uniform', 'pair'))
     option('--noise-drop-box', 'train: probability of a missing box',
            type=float, metavar='P')
     option('--noise-box-jitter', 'train: move box sides by up to F x box '

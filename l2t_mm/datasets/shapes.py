@@ -43,6 +43,7 @@ SHAPES_CLASSES = ('circle', 'square', 'triangle', 'star', 'hexagon', 'cross')
 SHAPES_PALETTE = [(220, 20, 60), (0, 130, 230), (255, 160, 0),
                   (150, 60, 200), (0, 170, 110), (120, 120, 120)]
 SPLITS = ('train', 'val', 'teach')
+FLIP_MODES = ('uniform', 'pair')
 # Bump when the same options would produce different files.
 GENERATOR_VERSION = 2  # 2: class-flipped train sets record clean classes
 IGNORE_INDEX = 255
@@ -93,9 +94,17 @@ class ShapesOptions:
     log-uniformly so small objects dominate. Noise options apply to the
     train split only; ``noise_drop_box`` and ``noise_box_jitter`` touch the
     COCO boxes only, ``noise_class_flip`` and ``noise_mask_erode`` touch both
-    the COCO annotations and the seg maps. ``class_colours`` tints each
+    the COCO annotations and the seg maps. ``noise_flip_mode`` says where a
+    flipped label goes: ``'uniform'``, any other class alike; ``'pair'``,
+    always the next class (k -> k+1, the last to the first; the asymmetric
+    "pair flipping" of Co-teaching, Han et al. 2018), so one wrong class
+    holds all of a class's flips and is learned as a rival. Both flip the
+    same objects. ``class_colours`` tints each
     object with its class's palette colour (otherwise fills are independent
     of the class and only the outline tells classes apart).
+
+    A field added later must default to the files made before it existed:
+    a manifest without it reads as that default.
     """
     seed: int = 0
     size: int = 256
@@ -107,6 +116,7 @@ class ShapesOptions:
     class_prior: str = 'longtail'
     imbalance_ratio: float = 10.0
     noise_class_flip: float = 0.0
+    noise_flip_mode: str = 'uniform'
     noise_drop_box: float = 0.0
     noise_box_jitter: float = 0.0
     noise_mask_erode: int = 0
@@ -131,6 +141,8 @@ class ShapesOptions:
                  f'must be True or False, got {self.class_colours!r}')
         _require('class_prior', self.class_prior in ('uniform', 'longtail'),
                  f"must be 'uniform' or 'longtail', got {self.class_prior!r}")
+        _require('noise_flip_mode', self.noise_flip_mode in FLIP_MODES,
+                 f'must be one of {FLIP_MODES}, got {self.noise_flip_mode!r}')
         _require('imbalance_ratio', self.imbalance_ratio >= 1,
                  f'must be >= 1, got {self.imbalance_ratio}')
         for name in ('noise_class_flip', 'noise_drop_box',
@@ -365,7 +377,10 @@ def apply_label_noise(instances: Sequence[Instance], options: ShapesOptions,
         corner_shifts = rng.uniform(-1, 1, 4) * options.noise_box_jitter
         category = instance.category
         if flip < options.noise_class_flip:
-            category = other if other < category else other + 1
+            if options.noise_flip_mode == 'pair':
+                category = (category + 1) % num_classes
+            else:
+                category = other if other < category else other + 1
         mask = instance.mask
         if options.noise_mask_erode:
             mask = erode(mask, options.noise_mask_erode)
@@ -563,6 +578,8 @@ def _existing_dataset_state(out: Path, options: ShapesOptions) -> str:
     except (OSError, ValueError, KeyError, TypeError):
         return f'{out} exists and is not a shapes dataset'
     wanted = _options_record(options)
+    # A manifest written before a field existed holds that field's default.
+    stored = dict(_options_record(ShapesOptions()), **stored)
     changed = [f'{key}: {stored.get(key)!r} -> {value!r}'
                for key, value in wanted.items() if stored.get(key) != value]
     if changed:

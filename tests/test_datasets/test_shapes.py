@@ -1,5 +1,6 @@
 """The shapes generator: deterministic, valid COCO/seg files, the class prior
 and label noise as documented, loadable by mmdet/mmseg, safe CLI."""
+import dataclasses
 import hashlib
 import importlib.util
 import json
@@ -266,6 +267,48 @@ def test_label_noise_corrupts_each_label_kind() -> None:
                    for clean in instances)
 
 
+def test_pair_flips_go_to_the_next_class_on_the_same_objects() -> None:
+    options = ShapesOptions(size=128)
+    instances = []
+    for index in range(10):
+        render_rng, _ = shapes.image_streams(0, 'val', index)
+        instances += shapes.render_sample(options, render_rng).instances
+    flips = dict(noise_class_flip=0.4, noise_drop_box=0.3)
+    uniform, uniform_det = shapes.apply_label_noise(
+        instances, ShapesOptions(size=128, **flips),
+        np.random.default_rng(0))
+    pair, pair_det = shapes.apply_label_noise(
+        instances, ShapesOptions(size=128, noise_flip_mode='pair', **flips),
+        np.random.default_rng(0))
+    num_classes = len(SHAPES_CLASSES)
+    flipped = [u.category != i.category for u, i in zip(uniform, instances)]
+    assert 0 < sum(flipped) < len(instances)
+    for was_flipped, noisy, clean in zip(flipped, pair, instances):
+        assert noisy.category == ((clean.category + 1) % num_classes
+                                  if was_flipped else clean.category)
+    # Same objects dropped, the clean class recorded for both.
+    assert [d.clean_category for d in pair_det] == \
+        [d.clean_category for d in uniform_det]
+    with pytest.raises(OptionError, match="--noise-flip-mode must be one of "
+                       r"\('uniform', 'pair'\), got 'next'"):
+        ShapesOptions(noise_flip_mode='next').validate()
+
+
+def test_manifest_without_a_later_field_reads_as_its_default(
+        tmp_path: Path) -> None:
+    out = _make(tmp_path, 'shapes', num_train=1, num_val=0, num_teach=0)
+    manifest = _manifest(out)
+    del manifest['options']['noise_flip_mode']  # written before it existed
+    (out / 'manifest.json').write_text(json.dumps(manifest))
+    options = ShapesOptions(**{**SMALL, 'num_train': 1, 'num_val': 0,
+                               'num_teach': 0})
+    assert generate_dataset(out, options) == 'up to date'
+    with pytest.raises(OptionError, match="noise_flip_mode: 'uniform' -> "
+                       "'pair'.*pass --overwrite"):
+        generate_dataset(out, dataclasses.replace(options,
+                                                  noise_flip_mode='pair'))
+
+
 def test_noise_touches_train_labels_only_and_keeps_clean_labels(
         tmp_path: Path) -> None:
     clean = _hashes_on_disk(_make(tmp_path, 'clean'))
@@ -403,6 +446,7 @@ BAD_INPUTS = [
     (['--noise-mask-erode', '-1'], '--noise-mask-erode'),
     (['--imbalance-ratio', '0.5'], '--imbalance-ratio'),
     (['--class-prior', 'zipf'], '--class-prior'),
+    (['--noise-flip-mode', 'random'], '--noise-flip-mode'),
     (['--num-train', 'many'], '--num-train'),
     (['--workers', '0'], '--workers'),
     (['--foo', '1'], 'unknown option --foo; see --help'),
