@@ -233,12 +233,18 @@ def test_longtail_prior_shifts_counts_to_the_head_classes(
     assert longtail_counts[tail] < uniform_counts[tail]
 
 
-def test_label_noise_corrupts_each_label_kind() -> None:
+def _rendered_instances(images: int = 10) -> list:
+    """The clean instances of the first ``images`` val images at 128 px."""
     options = ShapesOptions(size=128)
     instances = []
-    for index in range(10):
+    for index in range(images):
         render_rng, _ = shapes.image_streams(0, 'val', index)
         instances += shapes.render_sample(options, render_rng).instances
+    return instances
+
+
+def test_label_noise_corrupts_each_label_kind() -> None:
+    instances = _rendered_instances()
     rng = np.random.default_rng(0)
 
     flipped, kept = shapes.apply_label_noise(
@@ -268,11 +274,7 @@ def test_label_noise_corrupts_each_label_kind() -> None:
 
 
 def test_pair_flips_go_to_the_next_class_on_the_same_objects() -> None:
-    options = ShapesOptions(size=128)
-    instances = []
-    for index in range(10):
-        render_rng, _ = shapes.image_streams(0, 'val', index)
-        instances += shapes.render_sample(options, render_rng).instances
+    instances = _rendered_instances()
     flips = dict(noise_class_flip=0.4, noise_drop_box=0.3)
     uniform, uniform_det = shapes.apply_label_noise(
         instances, ShapesOptions(size=128, **flips),
