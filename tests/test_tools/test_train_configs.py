@@ -4,6 +4,7 @@ import shutil
 from pathlib import Path
 
 import pytest
+import torch
 from tool_helpers import run_tool, tiny_options
 
 from l2t_mm.utils.run_logs import read_scalars
@@ -125,6 +126,36 @@ def test_peer_config_trains_logs_term_weights_and_evaluates(
     assert all(('loss_weighting_reg' in row) == ('uw' in config)
                for row in train_rows)
     assert any('coco/bbox_mAP' in row for row in scalars), scalars[-1]
+
+
+def test_ohem_peer_mines_a_subset_of_pixels_and_trains(shapes_dataset,
+                                                       tmp_path):
+    from mmengine.config import Config
+    from mmengine.registry import init_default_scope
+    from mmseg.registry import MODELS
+
+    config = Config.fromfile('configs/fcn_ohem.py')
+    init_default_scope('mmseg')
+    head = MODELS.build(config.model.decode_head)
+    height, width = config.crop_size
+    generator = torch.Generator().manual_seed(0)
+    labels = torch.randint(head.out_channels, (2, 1, height, width),
+                           generator=generator)
+    # A student right on 95 % of the pixels, each with its own confidence.
+    confidence = 2 + 8 * torch.rand(2, 1, height, width, generator=generator)
+    logits = confidence * torch.nn.functional.one_hot(
+        labels[:, 0], head.out_channels).permute(0, 3, 1, 2).float()
+    hard = torch.rand(2, height, width, generator=generator) < 0.05
+    logits = torch.where(hard[:, None], torch.zeros_like(logits), logits)
+    kept = head.sampler.sample(logits, labels).bool()
+    # Every hard pixel, topped up to min_kept per image: a share of the
+    # pixels, not all of them (mmseg's min_kept for 512x1024 crops would
+    # keep every pixel here).
+    assert kept[hard].all()
+    assert kept.sum() == 2 * head.sampler.min_kept
+    assert kept.sum() < 0.5 * kept.numel()
+    scalars = _train('fcn_ohem.py', tmp_path, shapes_dataset)
+    assert any('mIoU' in row for row in scalars), scalars[-1]
 
 
 def test_missing_config_and_dataset_give_one_line_errors(tmp_path):
