@@ -112,7 +112,8 @@ def test_teacher_from_names_the_checkpoint_of_a_run_folder(tmp_path):
     parsed = parser.parse_args([YOLO, '--cfg-options', *options])
     cfg = load_config(YOLO, parsed.cfg_options)
     assert validate_init_teacher(cfg.custom_hooks[0].init_teacher) == dict(
-        checkpoint=checkpoint, load=('teacher', 'memory', 'dln'))
+        checkpoint=checkpoint, load=('teacher', 'memory', 'dln'),
+        dlns=None)
     assert init_teacher_option(YOLO, None) == []
     with pytest.raises(BenchmarkError,
                        match='--teacher-from: .* does not exist'):
