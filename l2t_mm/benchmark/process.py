@@ -22,7 +22,8 @@ def train_and_measure(config: str, work_dir: Path, options: list,
     """Run ``train_script`` (tools/train.py) on ``config`` in ``cwd``,
     sampling the RSS of its process tree. With ``reuse``, a run that
     finished before with the same settings is read back instead
-    (:mod:`.run_cache`)."""
+    (:mod:`.run_cache`); ``read_back`` says which it was, since a time
+    read back was not measured next to this invocation's runs."""
     work_dir.mkdir(parents=True, exist_ok=True)
     command = [sys.executable, str(train_script), config, '--work-dir',
                str(work_dir)]
@@ -33,7 +34,7 @@ def train_and_measure(config: str, work_dir: Path, options: list,
     if reuse:
         measured = reusable_measurement(work_dir, settings)
         if measured is not None:
-            return measured
+            return dict(measured, read_back=True)
     # A record of an earlier run must not outlive this one if it fails:
     # --reuse-runs would pair it with this run's partial logs.
     (work_dir / MEASUREMENT_FILE).unlink(missing_ok=True)
@@ -54,7 +55,7 @@ def train_and_measure(config: str, work_dir: Path, options: list,
                              f'{process.returncode}):\n{tail}')
     measured = dict(peak_rss_mb=peak / 2**20, wall_time_s=wall)
     write_measurement(work_dir, measured, settings)
-    return measured
+    return dict(measured, read_back=False)
 
 
 def tree_rss(process: psutil.Process) -> int:

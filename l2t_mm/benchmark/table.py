@@ -11,6 +11,20 @@ def fmt(value: Optional[float], digits: int = 3) -> str:
     return 'n/a' if value is None else f'{value:.{digits}f}'
 
 
+def _timing_source(report: dict, variant: str) -> str:
+    """Whether a variant's ratios to the baseline come from runs of this
+    invocation, interleaved, or from runs read back with --reuse-runs,
+    which may have shared the machine with anything."""
+    read_back = sorted({f"{run['variant']} {run['seed']}"
+                        for run in report['runs']
+                        if run['variant'] in (variant, 'baseline')
+                        and run.get('read_back')})
+    if not read_back:
+        return 'runs measured together'
+    return (f"read back with --reuse-runs: {', '.join(read_back)}; a "
+            'same-run ratio only if those ran together with the others')
+
+
 def markdown(report: dict) -> str:
     task = report['benchmark']['task']
     names = METRICS[task]
@@ -42,8 +56,9 @@ def markdown(report: dict) -> str:
     lines.append('')
     for variant, ratios in summary['ratios'].items():
         delta = summary['delta'][variant][names[0]]
-        lines.append(f"{variant} / baseline (runs measured together): time "
-                     f"per iteration {ratios['time_per_iter_s']:.2f}x, peak "
+        lines.append(f"{variant} / baseline ({_timing_source(report, variant)}"
+                     f"): time per iteration "
+                     f"{ratios['time_per_iter_s']:.2f}x, peak "
                      f"RSS {ratios['peak_rss_mb']:.2f}x, {names[0]} "
                      f'{fmt(delta, 4)} (mean difference).')
     lines.append('noise AUC: how well low weights of the classification '

@@ -70,6 +70,7 @@ def test_train_and_measure_records_and_reuses(tmp_path, train_script):
     measured = train_and_measure('configs/yolo_l2t.py', work_dir, OPTIONS,
                                  'data/x', train_script, tmp_path)
     assert measured['peak_rss_mb'] == 300 and measured['wall_time_s'] > 0
+    assert measured.pop('read_back') is False
     assert json.loads((work_dir / 'argv.json').read_text()) == [
         'configs/yolo_l2t.py', '--work-dir', str(work_dir), '--data-root',
         'data/x', '--cfg-options', *OPTIONS]
@@ -81,7 +82,8 @@ def test_train_and_measure_records_and_reuses(tmp_path, train_script):
     (work_dir / 'argv.json').unlink()
     again = train_and_measure('configs/yolo_l2t.py', work_dir, OPTIONS,
                               'data/x', train_script, tmp_path, reuse=True)
-    assert again == measured and not (work_dir / 'argv.json').exists()
+    assert again == dict(measured, read_back=True)
+    assert not (work_dir / 'argv.json').exists()
     # Without --reuse-runs it trains again.
     train_and_measure('configs/yolo_l2t.py', work_dir, OPTIONS, 'data/x',
                       train_script, tmp_path)

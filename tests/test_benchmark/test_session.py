@@ -97,6 +97,8 @@ def test_reuse_runs_trains_only_what_changed(tmp_path, train_script):
     again = run_benchmark(_settings(out, reuse_runs=True), train_script,
                           REPO, 'cmd')
     assert _argv(out) == {}  # nothing trained
+    assert not any(run.pop('read_back') for run in first['runs'])
+    assert all(run.pop('read_back') for run in again['runs'])
     assert again['runs'] == first['runs']
     ablation = run_benchmark(
         _settings(out, reuse_runs=True,

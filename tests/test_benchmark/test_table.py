@@ -38,6 +38,18 @@ def test_one_row_per_run_then_per_variant_then_the_comparison():
     assert len(lines) == 12
 
 
+def test_ratios_of_runs_read_back_say_so():
+    report = _report()
+    report['runs'] = [dict(run, read_back=run['variant'] == 'baseline')
+                      for run in report['runs']]
+    [line] = [line for line in markdown(report).splitlines()
+              if line.startswith('l2t / baseline')]
+    assert line.startswith(
+        'l2t / baseline (read back with --reuse-runs: baseline 0, baseline '
+        '1; a same-run ratio only if those ran together with the others): '
+        'time per iteration 1.30x')
+
+
 def test_missing_values_read_n_a():
     assert fmt(None) == 'n/a'
     assert fmt(0.12345) == '0.123' and fmt(1234.5, 0) == '1234'
