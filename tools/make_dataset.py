@@ -13,8 +13,9 @@ import dataclasses
 import sys
 from typing import List, NoReturn, Optional
 
-from l2t_mm.datasets.shapes import (PRESETS, OptionError, ShapesOptions,
-                                    generate_dataset, preset_options)
+from l2t_mm.datasets.shapes import (FLIP_MODES, PRESETS, OptionError,
+                                    ShapesOptions, generate_dataset,
+                                    preset_options)
 
 PROG = 'make_dataset.py'
 USAGE_ERROR = 2
@@ -74,7 +75,7 @@ def build_parser() -> argparse.ArgumentParser:
            type=float, metavar='P')
     option('--noise-flip-mode', "train: where a flipped label goes: "
            "'uniform' (any other class) or 'pair' (always the next class)",
-           choices=('uniform', 'pair'))
+           choices=FLIP_MODES)
     option('--noise-drop-box', 'train: probability of a missing box',
            type=float, metavar='P')
     option('--noise-box-jitter', 'train: move box sides by up to F x box '

@@ -38,7 +38,8 @@ def mean_std(values: List[Optional[float]]) -> Dict[str, Optional[float]]:
 def summarise(runs: List[dict], task: str) -> dict:
     """Per variant: mean ± std of every metric and cost; ``ratios`` and
     ``delta``: each other variant against the baseline (means). Only the
-    runs given are used: they were measured together, interleaved."""
+    runs given are used; whether they were measured together (interleaved)
+    or some were read back is the table's to say."""
     names = list(dict.fromkeys(r['variant'] for r in runs))
     summary = {}
     for variant in names:

@@ -15,14 +15,15 @@ def _timing_source(report: dict, variant: str) -> str:
     """Whether a variant's ratios to the baseline come from runs of this
     invocation, interleaved, or from runs read back with --reuse-runs,
     which may have shared the machine with anything."""
-    read_back = sorted({f"{run['variant']} {run['seed']}"
+    read_back = sorted({(run['variant'], run['seed'])
                         for run in report['runs']
                         if run['variant'] in (variant, 'baseline')
                         and run.get('read_back')})
     if not read_back:
         return 'runs measured together'
-    return (f"read back with --reuse-runs: {', '.join(read_back)}; a "
-            'same-run ratio only if those ran together with the others')
+    names = ', '.join(f'{name} {seed}' for name, seed in read_back)
+    return (f'read back with --reuse-runs: {names}; a same-run ratio only '
+            'if they were trained next to the runs they are compared with')
 
 
 def markdown(report: dict) -> str:

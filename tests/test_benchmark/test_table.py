@@ -46,8 +46,8 @@ def test_ratios_of_runs_read_back_say_so():
               if line.startswith('l2t / baseline')]
     assert line.startswith(
         'l2t / baseline (read back with --reuse-runs: baseline 0, baseline '
-        '1; a same-run ratio only if those ran together with the others): '
-        'time per iteration 1.30x')
+        '1; a same-run ratio only if they were trained next to the runs '
+        'they are compared with): time per iteration 1.30x')
 
 
 def test_missing_values_read_n_a():

@@ -148,9 +148,9 @@ def test_ohem_peer_mines_a_subset_of_pixels_and_trains(shapes_dataset,
     hard = torch.rand(2, height, width, generator=generator) < 0.05
     logits = torch.where(hard[:, None], torch.zeros_like(logits), logits)
     kept = head.sampler.sample(logits, labels).bool()
-    # Every hard pixel, topped up to min_kept per image: a share of the
-    # pixels, not all of them (mmseg's min_kept for 512x1024 crops would
-    # keep every pixel here).
+    # Every hard pixel, topped up to min_kept per image of the batch: a
+    # share of the pixels, not all of them (mmseg's min_kept for 512x1024
+    # crops would keep every pixel here).
     assert kept[hard].all()
     assert kept.sum() == 2 * head.sampler.min_kept
     assert kept.sum() < 0.5 * kept.numel()
