@@ -35,9 +35,14 @@ def test_every_config_resolves_with_the_package_imported(name):
     assert cfg['train_cfg']['max_iters'] == cfg['max_iters']
 
 
+@lru_cache(maxsize=None)
+def parsed(name: str) -> ast.Module:
+    """The config file's own syntax tree (not its bases)."""
+    return ast.parse((REPO / 'configs' / name).read_text())
+
+
 def _strings(name: str) -> set:
-    tree = ast.parse((REPO / 'configs' / name).read_text())
-    return {node.value for node in ast.walk(tree)
+    return {node.value for node in ast.walk(parsed(name))
             if isinstance(node, ast.Constant) and isinstance(node.value, str)}
 
 
@@ -54,8 +59,8 @@ def _l2t_types() -> set:
 
 # Configs that name an l2t_mm model or hook in their own file (a peer built
 # from stock components only, like fcn_ohem.py, does not).
-WITH_L2T_COMPONENTS = [name for name in CONFIGS
-                       if _strings(name) & _l2t_types()]
+L2T_TYPES = _l2t_types()
+WITH_L2T_COMPONENTS = [name for name in CONFIGS if _strings(name) & L2T_TYPES]
 
 
 def test_every_l2t_and_peer_config_names_its_components():
@@ -68,8 +73,7 @@ def test_every_l2t_and_peer_config_names_its_components():
 def test_configs_with_l2t_components_import_the_package_themselves(name):
     # Not only through a base: a user who swaps the data or schedule base
     # of a copy keeps the import that L2TLoss and the hooks need.
-    tree = ast.parse((REPO / 'configs' / name).read_text())
-    assigned = {target.id for node in tree.body
+    assigned = {target.id for node in parsed(name).body
                 if isinstance(node, ast.Assign)
                 for target in node.targets if isinstance(target, ast.Name)}
     assert 'custom_imports' in assigned

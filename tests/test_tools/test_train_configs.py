@@ -5,7 +5,10 @@ from pathlib import Path
 
 import pytest
 import torch
-from tool_helpers import run_tool, tiny_options
+from mmengine.config import Config
+from mmengine.registry import init_default_scope
+from mmseg.registry import MODELS
+from tool_helpers import REPO, run_tool, tiny_options
 
 from l2t_mm.utils.run_logs import read_scalars
 
@@ -130,11 +133,7 @@ def test_peer_config_trains_logs_term_weights_and_evaluates(
 
 def test_ohem_peer_mines_a_subset_of_pixels_and_trains(shapes_dataset,
                                                        tmp_path):
-    from mmengine.config import Config
-    from mmengine.registry import init_default_scope
-    from mmseg.registry import MODELS
-
-    config = Config.fromfile('configs/fcn_ohem.py')
+    config = Config.fromfile(str(REPO / 'configs' / 'fcn_ohem.py'))
     init_default_scope('mmseg')
     head = MODELS.build(config.model.decode_head)
     height, width = config.crop_size
