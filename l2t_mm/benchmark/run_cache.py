@@ -32,10 +32,12 @@ def write_measurement(work_dir: Path, measured: Dict, settings: Dict) -> None:
 
 
 def reusable_measurement(work_dir: Path, settings: Dict) -> Optional[Dict]:
-    """``peak_rss_mb`` and ``wall_time_s`` of the finished run in
-    ``work_dir`` if it was trained with ``settings``; ``None`` if there is
-    none or its settings differ (it must be trained again). A record from
-    before settings were recorded is taken as matching, with a warning."""
+    """``peak_rss_mb``, ``wall_time_s`` and ``invocation`` (the benchmark
+    invocation that trained it; ``None`` in records from before it was
+    recorded) of the finished run in ``work_dir`` if it was trained with
+    ``settings``; ``None`` if there is none or its settings differ (it must
+    be trained again). A record from before settings were recorded is taken
+    as matching, with a warning."""
     measurement = work_dir / MEASUREMENT_FILE
     if not measurement.is_file():
         return None
@@ -47,7 +49,8 @@ def reusable_measurement(work_dir: Path, settings: Dict) -> Optional[Dict]:
     if recorded in (None, settings):
         say(f'reusing the finished run in {work_dir}')
         return dict(peak_rss_mb=earlier['peak_rss_mb'],
-                    wall_time_s=earlier['wall_time_s'])
+                    wall_time_s=earlier['wall_time_s'],
+                    invocation=earlier.get('invocation'))
     say(f'{work_dir} was trained with other settings ({recorded}); training '
         'it again')
     return None

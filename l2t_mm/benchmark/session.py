@@ -3,6 +3,8 @@ then the report (``benchmark.json``), the curves and the table."""
 import json
 import os
 import platform
+import time
+import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Dict, List, Optional
@@ -64,6 +66,9 @@ def run_benchmark(settings: BenchmarkSettings, train_script: Path, cwd: Path,
     window = teach_interval(config, settings.teach_interval)
     named = variants(config, baseline, settings.peers)
     teacher_from = init_teacher_option(config, settings.teacher_from)
+    # Recorded with every run it trains: read back later, it tells which
+    # runs were trained next to each other.
+    invocation = f'{time.strftime("%Y%m%d-%H%M%S")}-{uuid.uuid4().hex[:8]}'
     runs = []
     for seed, variant, variant_config in interleaved(named, settings.seeds):
         work_dir = out / run_dir_name(variant, seed)
@@ -77,7 +82,7 @@ def run_benchmark(settings: BenchmarkSettings, train_script: Path, cwd: Path,
                                         settings.l2t_cfg_options)
         measured = train_and_measure(variant_config, work_dir, options,
                                      settings.data_root, train_script, cwd,
-                                     settings.reuse_runs)
+                                     settings.reuse_runs, invocation)
         runs.append(dict(variant=variant, seed=seed, config=variant_config,
                          work_dir=str(work_dir), **measured,
                          **summarise_run(work_dir, task, window)))
@@ -95,7 +100,7 @@ def run_benchmark(settings: BenchmarkSettings, train_script: Path, cwd: Path,
             l2t_cfg_options=settings.l2t_cfg_options,
             teacher_from=settings.teacher_from,
             cpu_count=os.cpu_count(), platform=platform.platform(),
-            command=command),
+            command=command, invocation=invocation),
         runs=runs,
         summary=summarise(runs, task))
     report['plots'] = plot(report, out)

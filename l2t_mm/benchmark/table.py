@@ -12,16 +12,33 @@ def fmt(value: Optional[float], digits: int = 3) -> str:
 
 
 def _timing_source(report: dict, variant: str) -> str:
-    """Whether a variant's ratios to the baseline come from runs of this
-    invocation, interleaved, or from runs read back with --reuse-runs,
-    which may have shared the machine with anything."""
+    """Whether a variant's ratios to the baseline come from runs trained
+    together (interleaved, in one benchmark invocation) or not. A run read
+    back with --reuse-runs carries the invocation that trained it; a seed's
+    pair trained in one invocation is still a same-run comparison, a pair
+    trained in two is not, and a run recorded before invocations were
+    recorded cannot say."""
+    compared = [run for run in report['runs']
+                if run['variant'] in (variant, 'baseline')]
     read_back = sorted({(run['variant'], run['seed'])
-                        for run in report['runs']
-                        if run['variant'] in (variant, 'baseline')
-                        and run.get('read_back')})
+                        for run in compared if run.get('read_back')})
     if not read_back:
         return 'runs measured together'
     names = ', '.join(f'{name} {seed}' for name, seed in read_back)
+    trained_in = {}  # seed -> the invocations that trained its runs
+    for run in compared:
+        trained_in.setdefault(run['seed'], set()).add(run.get('invocation'))
+    apart = sorted(seed for seed, ids in trained_in.items()
+                   if None not in ids and len(ids) > 1)
+    if apart:
+        seeds = ('seed ' if len(apart) == 1 else 'seeds ') + ', '.join(
+            str(seed) for seed in apart)
+        return (f'read back with --reuse-runs: {names}; not a same-run '
+                f'ratio: the runs of {seeds} were trained in different '
+                'invocations')
+    if all(ids != {None} and len(ids) == 1 for ids in trained_in.values()):
+        return (f'read back with --reuse-runs: {names}; each seed\'s runs '
+                'were trained together, in one invocation')
     return (f'read back with --reuse-runs: {names}; a same-run ratio only '
             'if they were trained next to the runs they are compared with')
 

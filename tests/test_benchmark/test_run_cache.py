@@ -14,7 +14,10 @@ from l2t_mm.benchmark.variants import BenchmarkError
 
 OPTIONS = ['randomness.seed=0', 'train_cfg.max_iters=600']
 SETTINGS = run_settings('configs/yolo_l2t.py', OPTIONS, 'data/shapes_noisy')
-MEASURED = dict(peak_rss_mb=4221.3, wall_time_s=720.1)
+MEASURED = dict(peak_rss_mb=4221.3, wall_time_s=720.1,
+                invocation='20261130-120000-0a1b2c3d')
+# What a record from before invocations were recorded reads back as.
+OLD_MEASURED = dict(peak_rss_mb=4221.3, wall_time_s=720.1)
 
 # Stands in for tools/train.py: records its command line, exits with the
 # code given in its --cfg-options (0 unless asked).
@@ -40,10 +43,12 @@ def test_tree_rss_counts_the_process_and_its_children():
 def test_a_measurement_written_by_an_earlier_version_reads_back(tmp_path):
     # The layout runs of earlier invocations left on disk.
     (tmp_path / MEASUREMENT_FILE).write_text(json.dumps(dict(
-        MEASURED, settings=dict(config='configs/yolo_l2t.py',
-                                options=OPTIONS,
-                                data_root='data/shapes_noisy'))))
-    assert reusable_measurement(tmp_path, SETTINGS) == MEASURED
+        OLD_MEASURED, settings=dict(config='configs/yolo_l2t.py',
+                                    options=OPTIONS,
+                                    data_root='data/shapes_noisy'))))
+    # It cannot say which invocation trained it.
+    assert reusable_measurement(tmp_path, SETTINGS) == dict(OLD_MEASURED,
+                                                            invocation=None)
 
 
 def test_only_the_same_settings_are_reused(tmp_path, capsys):
@@ -60,16 +65,19 @@ def test_only_the_same_settings_are_reused(tmp_path, capsys):
 
 def test_a_record_without_settings_is_reused_with_a_warning(tmp_path,
                                                             capsys):
-    (tmp_path / MEASUREMENT_FILE).write_text(json.dumps(MEASURED))
-    assert reusable_measurement(tmp_path, SETTINGS) == MEASURED
+    (tmp_path / MEASUREMENT_FILE).write_text(json.dumps(OLD_MEASURED))
+    assert reusable_measurement(tmp_path, SETTINGS) == dict(OLD_MEASURED,
+                                                            invocation=None)
     assert 'does not record its settings' in capsys.readouterr().err
 
 
 def test_train_and_measure_records_and_reuses(tmp_path, train_script):
     work_dir = tmp_path / 'l2t_seed0'
     measured = train_and_measure('configs/yolo_l2t.py', work_dir, OPTIONS,
-                                 'data/x', train_script, tmp_path)
+                                 'data/x', train_script, tmp_path,
+                                 invocation='first')
     assert measured['peak_rss_mb'] == 300 and measured['wall_time_s'] > 0
+    assert measured['invocation'] == 'first'
     assert measured.pop('read_back') is False
     assert json.loads((work_dir / 'argv.json').read_text()) == [
         'configs/yolo_l2t.py', '--work-dir', str(work_dir), '--data-root',
@@ -80,8 +88,11 @@ def test_train_and_measure_records_and_reuses(tmp_path, train_script):
     assert recorded == dict(measured, settings=dict(
         config='configs/yolo_l2t.py', options=OPTIONS, data_root='data/x'))
     (work_dir / 'argv.json').unlink()
+    # Read back in a later invocation, it still names the one that trained
+    # it.
     again = train_and_measure('configs/yolo_l2t.py', work_dir, OPTIONS,
-                              'data/x', train_script, tmp_path, reuse=True)
+                              'data/x', train_script, tmp_path, reuse=True,
+                              invocation='second')
     assert again == dict(measured, read_back=True)
     assert not (work_dir / 'argv.json').exists()
     # Without --reuse-runs it trains again.

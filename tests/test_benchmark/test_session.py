@@ -97,6 +97,11 @@ def test_reuse_runs_trains_only_what_changed(tmp_path, train_script):
     again = run_benchmark(_settings(out, reuse_runs=True), train_script,
                           REPO, 'cmd')
     assert _argv(out) == {}  # nothing trained
+    # Read back, the runs still name the invocation that trained them.
+    trained_in = first['benchmark']['invocation']
+    assert again['benchmark']['invocation'] != trained_in
+    assert {run['invocation'] for run in again['runs']} == {trained_in}
+    assert "each seed's runs were trained together" in markdown(again)
     assert not any(run.pop('read_back') for run in first['runs'])
     assert all(run.pop('read_back') for run in again['runs'])
     assert again['runs'] == first['runs']

@@ -50,6 +50,40 @@ def test_ratios_of_runs_read_back_say_so():
         'they are compared with): time per iteration 1.30x')
 
 
+def _ratio_line(report):
+    [line] = [line for line in markdown(report).splitlines()
+              if line.startswith('l2t / baseline')]
+    return line
+
+
+def test_pairs_read_back_from_one_invocation_each_are_measured_together():
+    report = _report()
+    # Seed 0's pair trained together in an earlier invocation and read back,
+    # seed 1's trained now: still one invocation per seed.
+    report['runs'] = [dict(run, read_back=run['seed'] == 0,
+                           invocation=f"run-{run['seed']}")
+                      for run in report['runs']]
+    assert _ratio_line(report).startswith(
+        "l2t / baseline (read back with --reuse-runs: baseline 0, l2t 0; "
+        "each seed's runs were trained together, in one invocation): time "
+        'per iteration 1.30x')
+
+
+def test_a_baseline_read_back_from_another_invocation_is_not_same_run():
+    report = _report()
+    report['runs'] = [dict(run, read_back=run['variant'] == 'baseline',
+                           invocation=f"run-{run['variant']}")
+                      for run in report['runs']]
+    assert _ratio_line(report).startswith(
+        'l2t / baseline (read back with --reuse-runs: baseline 0, baseline '
+        '1; not a same-run ratio: the runs of seeds 0, 1 were trained in '
+        'different invocations): time per iteration 1.30x')
+    # One seed apart, the other unknown: the seed known to be apart is named.
+    report['runs'][0]['invocation'] = None
+    assert 'the runs of seed 1 were trained in different invocations' in \
+        _ratio_line(report)
+
+
 def test_missing_values_read_n_a():
     assert fmt(None) == 'n/a'
     assert fmt(0.12345) == '0.123' and fmt(1234.5, 0) == '1234'
