@@ -18,14 +18,13 @@ SAMPLE_PERIOD_S = 0.2  # how often the resident memory is sampled
 
 def train_and_measure(config: str, work_dir: Path, options: list,
                       data_root: Optional[str], train_script: Path,
-                      cwd: Path, reuse: bool = False,
-                      invocation: Optional[str] = None) -> Dict:
+                      cwd: Path, reuse: bool = False, *,
+                      invocation: str) -> Dict:
     """Run ``train_script`` (tools/train.py) on ``config`` in ``cwd``,
     sampling the RSS of its process tree. With ``reuse``, a run that
     finished before with the same settings is read back instead
-    (:mod:`.run_cache`); ``read_back`` says which it was, since a time
-    read back was not measured next to this invocation's runs.
-    ``invocation`` names the benchmark invocation that trains the run; it
+    (:mod:`.run_cache`); ``read_back`` says which it was. ``invocation``
+    names the benchmark invocation that trains the run; it
     is recorded with the run and read back with it, so that a later table
     can tell runs trained together from runs trained apart."""
     work_dir.mkdir(parents=True, exist_ok=True)

@@ -82,7 +82,8 @@ def run_benchmark(settings: BenchmarkSettings, train_script: Path, cwd: Path,
                                         settings.l2t_cfg_options)
         measured = train_and_measure(variant_config, work_dir, options,
                                      settings.data_root, train_script, cwd,
-                                     settings.reuse_runs, invocation)
+                                     settings.reuse_runs,
+                                     invocation=invocation)
         runs.append(dict(variant=variant, seed=seed, config=variant_config,
                          work_dir=str(work_dir), **measured,
                          **summarise_run(work_dir, task, window)))

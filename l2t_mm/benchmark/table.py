@@ -25,22 +25,36 @@ def _timing_source(report: dict, variant: str) -> str:
     if not read_back:
         return 'runs measured together'
     names = ', '.join(f'{name} {seed}' for name, seed in read_back)
-    trained_in = {}  # seed -> the invocations that trained its runs
+    pairs = {}  # seed -> its compared runs
     for run in compared:
-        trained_in.setdefault(run['seed'], set()).add(run.get('invocation'))
-    apart = sorted(seed for seed, ids in trained_in.items()
-                   if None not in ids and len(ids) > 1)
+        pairs.setdefault(run['seed'], []).append(run)
+    apart = sorted(seed for seed, runs in pairs.items()
+                   if _trained_apart(runs))
     if apart:
         seeds = ('seed ' if len(apart) == 1 else 'seeds ') + ', '.join(
             str(seed) for seed in apart)
         return (f'read back with --reuse-runs: {names}; not a same-run '
-                f'ratio: the runs of {seeds} were trained in different '
-                'invocations')
-    if all(ids != {None} and len(ids) == 1 for ids in trained_in.values()):
+                f'ratio: {variant} and baseline of {seeds} were trained in '
+                'different invocations')
+    if all(_trained_together(runs, variant) for runs in pairs.values()):
         return (f'read back with --reuse-runs: {names}; each seed\'s runs '
                 'were trained together, in one invocation')
     return (f'read back with --reuse-runs: {names}; a same-run ratio only '
             'if they were trained next to the runs they are compared with')
+
+
+def _trained_apart(runs: list) -> bool:
+    """A run trained now and one read back, or two known invocations."""
+    known = {run['invocation'] for run in runs if run.get('invocation')}
+    return len({bool(run.get('read_back')) for run in runs}) > 1 \
+        or len(known) > 1
+
+
+def _trained_together(runs: list, variant: str) -> bool:
+    """Both runs of the seed present and from one known invocation."""
+    ids = {run.get('invocation') for run in runs}
+    return ({run['variant'] for run in runs} == {variant, 'baseline'}
+            and None not in ids and len(ids) == 1)
 
 
 def markdown(report: dict) -> str:

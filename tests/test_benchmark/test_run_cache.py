@@ -97,7 +97,7 @@ def test_train_and_measure_records_and_reuses(tmp_path, train_script):
     assert not (work_dir / 'argv.json').exists()
     # Without --reuse-runs it trains again.
     train_and_measure('configs/yolo_l2t.py', work_dir, OPTIONS, 'data/x',
-                      train_script, tmp_path)
+                      train_script, tmp_path, invocation='third')
     assert (work_dir / 'argv.json').exists()
 
 
@@ -107,7 +107,7 @@ def test_a_failed_training_is_an_error_and_leaves_no_record(tmp_path,
     with pytest.raises(BenchmarkError, match=r'training c.py failed '
                        r'\(exit 3\):\ntraining c.py'):
         train_and_measure('c.py', work_dir, ['exit=3'], None, train_script,
-                          tmp_path)
+                          tmp_path, invocation='x')
     assert not (work_dir / MEASUREMENT_FILE).exists()
 
 
@@ -117,9 +117,9 @@ def test_a_failed_retraining_removes_the_earlier_record(
     # partial logs of the failed run.
     work_dir = tmp_path / 'run'
     train_and_measure('c.py', work_dir, ['exit=0'], None, train_script,
-                      tmp_path)
+                      tmp_path, invocation='x')
     assert (work_dir / MEASUREMENT_FILE).exists()
     with pytest.raises(BenchmarkError):
         train_and_measure('c.py', work_dir, ['exit=3'], None, train_script,
-                          tmp_path)
+                          tmp_path, invocation='x')
     assert not (work_dir / MEASUREMENT_FILE).exists()

@@ -112,3 +112,11 @@ def test_reuse_runs_trains_only_what_changed(tmp_path, train_script):
     assert sorted(_argv(out)) == ['l2t_seed0', 'l2t_seed1']
     assert ablation['benchmark']['l2t_cfg_options'] == {
         'custom_hooks.0.dln_lr': 10}
+    # L2T retrained next to baselines read back: not a same-run ratio; the
+    # peers' pairs, both read back from the first invocation, still are.
+    table = markdown(ablation)
+    assert ('not a same-run ratio: l2t and baseline of seeds 0, 1 were '
+            'trained in different invocations') in table
+    assert "uw / baseline (read back with --reuse-runs: baseline 0, " \
+        "baseline 1, uw 0, uw 1; each seed's runs were trained together" \
+        in table

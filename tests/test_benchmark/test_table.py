@@ -38,18 +38,6 @@ def test_one_row_per_run_then_per_variant_then_the_comparison():
     assert len(lines) == 12
 
 
-def test_ratios_of_runs_read_back_say_so():
-    report = _report()
-    report['runs'] = [dict(run, read_back=run['variant'] == 'baseline')
-                      for run in report['runs']]
-    [line] = [line for line in markdown(report).splitlines()
-              if line.startswith('l2t / baseline')]
-    assert line.startswith(
-        'l2t / baseline (read back with --reuse-runs: baseline 0, baseline '
-        '1; a same-run ratio only if they were trained next to the runs '
-        'they are compared with): time per iteration 1.30x')
-
-
 def _ratio_line(report):
     [line] = [line for line in markdown(report).splitlines()
               if line.startswith('l2t / baseline')]
@@ -76,12 +64,29 @@ def test_a_baseline_read_back_from_another_invocation_is_not_same_run():
                       for run in report['runs']]
     assert _ratio_line(report).startswith(
         'l2t / baseline (read back with --reuse-runs: baseline 0, baseline '
-        '1; not a same-run ratio: the runs of seeds 0, 1 were trained in '
-        'different invocations): time per iteration 1.30x')
-    # One seed apart, the other unknown: the seed known to be apart is named.
-    report['runs'][0]['invocation'] = None
-    assert 'the runs of seed 1 were trained in different invocations' in \
+        '1; not a same-run ratio: l2t and baseline of seeds 0, 1 were '
+        'trained in different invocations): time per iteration 1.30x')
+    # A baseline recorded before invocations were, next to an L2T run
+    # trained now: two invocations all the same.
+    for run in report['runs']:
+        if run['variant'] == 'baseline':
+            run['invocation'] = None
+    assert 'of seeds 0, 1 were trained in different invocations' in \
         _ratio_line(report)
+
+
+def test_unknown_or_unpaired_runs_cannot_be_called_together():
+    report = _report()
+    # Both runs of every seed read back, recorded before invocations were.
+    report['runs'] = [dict(run, read_back=True) for run in report['runs']]
+    assert _ratio_line(report).endswith(
+        'l2t 0, l2t 1; a same-run ratio only if they were trained next to '
+        'the runs they are compared with): time per iteration 1.30x, peak '
+        'RSS 1.25x, mIoU -0.5000 (mean difference).')
+    # Seed 1 has no L2T run: its baseline is no pair, whatever its id.
+    report['runs'] = [dict(run, invocation='one') for run in report['runs']
+                      if (run['variant'], run['seed']) != ('l2t', 1)]
+    assert 'a same-run ratio only if' in _ratio_line(report)
 
 
 def test_missing_values_read_n_a():
