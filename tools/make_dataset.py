@@ -74,7 +74,8 @@ def build_parser() -> argparse.ArgumentParser:
     option('--noise-class-flip', 'train: probability of a wrong class label',
            type=float, metavar='P')
     option('--noise-flip-mode', "train: where a flipped label goes: "
-           "'uniform' (any other class) or 'pair' (always the next class)",
+           "'uniform' (any other class) or 'pair' (always the next class; "
+           "needs --noise-class-flip > 0)",
            choices=FLIP_MODES)
     option('--noise-drop-box', 'train: probability of a missing box',
            type=float, metavar='P')

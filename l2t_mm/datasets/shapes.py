@@ -143,6 +143,13 @@ class ShapesOptions:
                  f"must be 'uniform' or 'longtail', got {self.class_prior!r}")
         _require('noise_flip_mode', self.noise_flip_mode in FLIP_MODES,
                  f'must be one of {FLIP_MODES}, got {self.noise_flip_mode!r}')
+        # It only says where flipped labels go: without flips it would be
+        # ignored, and a manifest would differ over files that do not.
+        _require('noise_flip_mode',
+                 self.noise_flip_mode == 'uniform'
+                 or self.noise_class_flip > 0,
+                 f'{self.noise_flip_mode!r} needs --noise-class-flip > 0; set '
+                 'a flip rate or leave the mode at uniform')
         _require('imbalance_ratio', self.imbalance_ratio >= 1,
                  f'must be >= 1, got {self.imbalance_ratio}')
         for name in ('noise_class_flip', 'noise_drop_box',

@@ -294,6 +294,9 @@ def test_pair_flips_go_to_the_next_class_on_the_same_objects() -> None:
     with pytest.raises(OptionError, match="--noise-flip-mode must be one of "
                        r"\('uniform', 'pair'\), got 'next'"):
         ShapesOptions(noise_flip_mode='next').validate()
+    with pytest.raises(OptionError, match="--noise-flip-mode 'pair' needs "
+                       "--noise-class-flip > 0; set a flip rate"):
+        ShapesOptions(noise_flip_mode='pair').validate()
 
 
 def test_manifest_without_a_later_field_reads_as_its_default(
@@ -307,8 +310,8 @@ def test_manifest_without_a_later_field_reads_as_its_default(
     assert generate_dataset(out, options) == 'up to date'
     with pytest.raises(OptionError, match="noise_flip_mode: 'uniform' -> "
                        "'pair'.*pass --overwrite"):
-        generate_dataset(out, dataclasses.replace(options,
-                                                  noise_flip_mode='pair'))
+        generate_dataset(out, dataclasses.replace(
+            options, noise_class_flip=0.5, noise_flip_mode='pair'))
 
 
 def test_noise_touches_train_labels_only_and_keeps_clean_labels(
@@ -456,6 +459,8 @@ BAD_INPUTS = [
     (['--preset', 'easy', '--max-size', '120', '--size', '100'],
      '--max-size'),
     (['data/shapes'], 'unexpected argument data/shapes; see --help'),
+    (['--noise-flip-mode', 'pair'],
+     "--noise-flip-mode 'pair' needs --noise-class-flip > 0"),
 ]
 
 
