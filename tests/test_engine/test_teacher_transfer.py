@@ -6,11 +6,13 @@ import logging
 import pytest
 import torch
 from mmdet.models.detectors import BaseDetector
+from mmengine.config import Config
 from mmengine.hooks import Hook
-from mmengine.registry import MODELS
+from mmengine.registry import MODELS, init_default_scope
 from mmseg.models.segmentors import BaseSegmentor
 from test_teacher_hook import (_Crash, _CrashAfter, _loader, _runner,
                                _teacher_hook, assert_resumed_like_straight)
+from tool_helpers import REPO
 from toy import ToyClassifier, ToyDataset
 
 from l2t_mm.engine import L2TTeacherHook, partition_parameters
@@ -251,6 +253,55 @@ def test_no_matching_dln_is_refused_and_changes_nothing():
                        match=r'loss_cls \(WeightingDLN in the source, '
                        r'LogitDLN here\)'):
         _apply(source, logit, parts=('dln', ))
+
+
+# -- the shipped configs ----------------------------------------------------
+ADAM = dict(type='AdamTeacher')
+
+
+def _shipped(config: str, scope: str):
+    """The model of ``configs/<config>`` (random init), as the runner
+    builds it."""
+    init_default_scope(scope)
+    torch.manual_seed(0)
+    return MODELS.build(Config.fromfile(str(REPO / 'configs' / config)).model)
+
+
+@pytest.mark.parametrize('source_config, target_config, scope, loaded', [
+    # YOLOX's classification loss matches YOLOv3's; its box, objectness and
+    # L1 losses have no namesake in YOLOv3 (loss_xy, loss_wh, loss_conf).
+    ('yolo_l2t.py', 'yolox_l2t.py', 'mmdet',
+     'φ: loaded 1/4 DLNs (bbox_head.loss_cls), fresh: bbox_head.loss_bbox '
+     '(not in the source), bbox_head.loss_obj (not in the source), '
+     'bbox_head.loss_l1 (not in the source).'),
+    # The two segmenters' heads have the same loss modules: all of φ loads.
+    ('fcn_l2t.py', 'deeplabv3plus_l2t.py', 'mmseg',
+     'φ: loaded 2/2 DLNs (decode_head.loss_decode, '
+     'auxiliary_head.loss_decode).'),
+])
+def test_shipped_models_of_one_task_share_the_dlns_that_match(
+        source_config, target_config, scope, loaded):
+    source_model = _shipped(source_config, scope)
+    source = _source(source_model, ADAM, task=model_task(source_model))
+    target = _shipped(target_config, scope)
+    summary, _, dlns = _apply(source, target, ADAM, task=model_task(target))
+    assert summary.endswith(loaded)
+    for name, dln in dlns.items():
+        saved = source['dlns'].get(name)
+        matches = [saved is not None and torch.equal(value,
+                                                     saved['state'][key])
+                   for key, value in dln.state_dict().items()]
+        assert all(matches) == (name in loaded.split('fresh')[0]), name
+
+
+def test_shipped_detector_teacher_is_refused_by_a_segmentor():
+    detector = _shipped('yolo_l2t.py', 'mmdet')
+    source = _source(detector, ADAM, task=model_task(detector))
+    segmentor = _shipped('fcn_l2t.py', 'mmseg')
+    with pytest.raises(TeacherSourceError,
+                       match='teacher of a detection model and this model '
+                       'is segmentation'):
+        _apply(source, segmentor, ADAM, task=model_task(segmentor))
 
 
 def test_task_comes_from_the_model_class():
