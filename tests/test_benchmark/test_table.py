@@ -38,6 +38,16 @@ def test_one_row_per_run_then_per_variant_then_the_comparison():
     assert len(lines) == 12
 
 
+def _report_where(read_back, invocation):
+    """The report with each run's ``read_back`` and ``invocation`` set by
+    the functions given."""
+    report = _report()
+    report['runs'] = [dict(run, read_back=read_back(run),
+                           invocation=invocation(run))
+                      for run in report['runs']]
+    return report
+
+
 def _ratio_line(report):
     [line] = [line for line in markdown(report).splitlines()
               if line.startswith('l2t / baseline')]
@@ -45,12 +55,10 @@ def _ratio_line(report):
 
 
 def test_pairs_read_back_from_one_invocation_each_are_measured_together():
-    report = _report()
     # Seed 0's pair trained together in an earlier invocation and read back,
     # seed 1's trained now: still one invocation per seed.
-    report['runs'] = [dict(run, read_back=run['seed'] == 0,
-                           invocation=f"run-{run['seed']}")
-                      for run in report['runs']]
+    report = _report_where(lambda run: run['seed'] == 0,
+                           lambda run: f"run-{run['seed']}")
     assert _ratio_line(report).startswith(
         "l2t / baseline (read back with --reuse-runs: baseline 0, l2t 0; "
         "each seed's runs were trained together, in one invocation): time "
@@ -58,10 +66,8 @@ def test_pairs_read_back_from_one_invocation_each_are_measured_together():
 
 
 def test_a_baseline_read_back_from_another_invocation_is_not_same_run():
-    report = _report()
-    report['runs'] = [dict(run, read_back=run['variant'] == 'baseline',
-                           invocation=f"run-{run['variant']}")
-                      for run in report['runs']]
+    report = _report_where(lambda run: run['variant'] == 'baseline',
+                           lambda run: f"run-{run['variant']}")
     assert _ratio_line(report).startswith(
         'l2t / baseline (read back with --reuse-runs: baseline 0, baseline '
         '1; not a same-run ratio: l2t and baseline of seeds 0, 1 were '
@@ -76,9 +82,8 @@ def test_a_baseline_read_back_from_another_invocation_is_not_same_run():
 
 
 def test_unknown_or_unpaired_runs_cannot_be_called_together():
-    report = _report()
     # Both runs of every seed read back, recorded before invocations were.
-    report['runs'] = [dict(run, read_back=True) for run in report['runs']]
+    report = _report_where(lambda run: True, lambda run: None)
     assert _ratio_line(report).endswith(
         'l2t 0, l2t 1; a same-run ratio only if they were trained next to '
         'the runs they are compared with): time per iteration 1.30x, peak '
