@@ -3,9 +3,21 @@ import subprocess
 import sys
 from pathlib import Path
 
+import torch
+from mmengine.config import Config
+from mmengine.registry import MODELS, init_default_scope
+
 from l2t_mm.benchmark import process
 
 REPO = Path(__file__).resolve().parents[1]
+
+
+def shipped_model(config: str, scope: str) -> torch.nn.Module:
+    """The model of ``configs/<config>`` as the runner builds it, from a
+    fixed seed (random init; ``scope``: 'mmdet' or 'mmseg')."""
+    init_default_scope(scope)
+    torch.manual_seed(0)
+    return MODELS.build(Config.fromfile(str(REPO / 'configs' / config)).model)
 
 
 def tiny_options(iters: int = 2) -> list:

@@ -6,13 +6,12 @@ import logging
 import pytest
 import torch
 from mmdet.models.detectors import BaseDetector
-from mmengine.config import Config
 from mmengine.hooks import Hook
-from mmengine.registry import MODELS, init_default_scope
+from mmengine.registry import MODELS
 from mmseg.models.segmentors import BaseSegmentor
 from test_teacher_hook import (_Crash, _CrashAfter, _loader, _runner,
                                _teacher_hook, assert_resumed_like_straight)
-from tool_helpers import REPO
+from tool_helpers import shipped_model
 from toy import ToyClassifier, ToyDataset
 
 from l2t_mm.engine import L2TTeacherHook, partition_parameters
@@ -259,14 +258,6 @@ def test_no_matching_dln_is_refused_and_changes_nothing():
 ADAM = dict(type='AdamTeacher')
 
 
-def _shipped(config: str, scope: str):
-    """The model of ``configs/<config>`` (random init), as the runner
-    builds it."""
-    init_default_scope(scope)
-    torch.manual_seed(0)
-    return MODELS.build(Config.fromfile(str(REPO / 'configs' / config)).model)
-
-
 @pytest.mark.parametrize('source_config, target_config, scope, loaded', [
     # YOLOX's classification loss matches YOLOv3's; its box, objectness and
     # L1 losses have no namesake in YOLOv3 (loss_xy, loss_wh, loss_conf).
@@ -281,9 +272,9 @@ def _shipped(config: str, scope: str):
 ])
 def test_shipped_models_of_one_task_share_the_dlns_that_match(
         source_config, target_config, scope, loaded):
-    source_model = _shipped(source_config, scope)
+    source_model = shipped_model(source_config, scope)
     source = _source(source_model, ADAM, task=model_task(source_model))
-    target = _shipped(target_config, scope)
+    target = shipped_model(target_config, scope)
     summary, _, dlns = _apply(source, target, ADAM, task=model_task(target))
     assert summary.endswith(loaded)
     for name, dln in dlns.items():
@@ -295,9 +286,9 @@ def test_shipped_models_of_one_task_share_the_dlns_that_match(
 
 
 def test_shipped_detector_teacher_is_refused_by_a_segmentor():
-    detector = _shipped('yolo_l2t.py', 'mmdet')
+    detector = shipped_model('yolo_l2t.py', 'mmdet')
     source = _source(detector, ADAM, task=model_task(detector))
-    segmentor = _shipped('fcn_l2t.py', 'mmseg')
+    segmentor = shipped_model('fcn_l2t.py', 'mmseg')
     with pytest.raises(TeacherSourceError,
                        match='teacher of a detection model and this model '
                        'is segmentation'):

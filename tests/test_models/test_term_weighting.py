@@ -11,7 +11,7 @@ from mmdet.testing import demo_mm_inputs
 from mmengine.config import Config
 from mmengine.registry import MODELS, init_default_scope
 from mmengine.runner import BaseLoop
-from tool_helpers import REPO
+from tool_helpers import REPO, shipped_model
 
 from l2t_mm.engine.l2t_teacher_hook import L2TTeacherHook
 from l2t_mm.models import (DynamicWeightAverage, UncertaintyWeighting,
@@ -79,10 +79,7 @@ def test_dwa_rejects_bad_settings_by_name(key, value):
 
 
 def _detector(config: str):
-    init_default_scope('mmdet')
-    torch.manual_seed(0)
-    cfg = Config.fromfile(str(REPO / 'configs' / config))
-    model = MODELS.build(cfg.model)
+    model = shipped_model(config, 'mmdet')
     model.init_weights()
     packed = demo_mm_inputs(2, [[3, 128, 128]] * 2, num_classes=6)
     return model, model.data_preprocessor(packed, True)
