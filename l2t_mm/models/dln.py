@@ -27,6 +27,13 @@ class ElementwiseLoss:
     """
     values: Tensor
     confidence: Tensor  # probability of the correct answer; 0: regression
+    # probability of the prediction's own top answer at this element's
+    # position (softmax: its top class; sigmoid: the top class of its row,
+    # or for a prediction without classes the side it leans to); 0:
+    # regression. With ``confidence`` it tells a label the prediction
+    # confidently contradicts (top high, confidence low) from a hard one
+    # (both low).
+    top: Tensor
     positive: Tensor  # 1 where the target is a valid class; 1: regression
     valid: Tensor  # bool: elements that contribute to the stock loss
     progress: float  # training progress t / T in [0, 1]
@@ -150,12 +157,24 @@ class WeightingDLN(DLN):
 
     Args:
         hidden_channels: width of the MLP's hidden layer.
+        use_top_probability: also feed the probability of the prediction's
+            own top answer (``ElementwiseLoss.top``). For a classification
+            loss, z_i and confidence_i are both functions of the label's
+            probability, so without it a label the student confidently
+            contradicts (a likely corrupted one) and a label it is unsure
+            about (a hard one) look alike to the DLN whenever their losses
+            are equal; with it the two can be weighted apart.
     """
-    num_features = 4
 
-    def __init__(self, hidden_channels: int = 16) -> None:
+    def __init__(self, hidden_channels: int = 16,
+                 use_top_probability: bool = False) -> None:
         super().__init__()
-        self.mlp = ScoreMLP(self.num_features, hidden_channels)
+        if not isinstance(use_top_probability, bool):
+            raise TypeError(
+                f'WeightingDLN: use_top_probability must be True or False, '
+                f'got {use_top_probability!r}')
+        self.use_top_probability = use_top_probability
+        self.mlp = ScoreMLP(5 if use_top_probability else 4, hidden_channels)
 
     def init_weights(self) -> None:
         self.mlp.init_weights()
@@ -166,9 +185,10 @@ class WeightingDLN(DLN):
         progress = torch.full_like(values, loss.progress)
         hardness = standardise(torch.log1p(values.detach().clamp(min=0)),
                                loss.valid)
-        features = torch.stack(
-            [hardness, loss.confidence, loss.positive, progress], dim=-1)
-        scores = self.mlp(features, loss.valid,
+        columns = [hardness, loss.confidence, loss.positive, progress]
+        if self.use_top_probability:
+            columns.append(loss.top)
+        scores = self.mlp(torch.stack(columns, dim=-1), loss.valid,
                           record.slope if record is not None else None)
         weights = normalise_log_weights(scores, loss.valid)
         if record is not None:

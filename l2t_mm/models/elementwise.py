@@ -17,14 +17,17 @@ def describe_elements(pred: Tensor,
                       values: Tensor,
                       use_sigmoid: bool,
                       progress: float,
-                      activated: bool = False) -> ElementwiseLoss:
+                      activated: bool = False,
+                      has_classes: bool = True) -> ElementwiseLoss:
     """Derive the DLN's per-element inputs from a stock loss call.
 
     The kind follows from shapes and dtypes: integer labels of the loss's
     shape with one more prediction dim are softmax logits; a sigmoid loss
     whose prediction has the loss's shape gives per-class sigmoid logits
     (probabilities if the loss is ``activated``); anything else (L1, MSE,
-    IoU, per-image Dice ...) is regression.
+    IoU, per-image Dice ...) is regression. ``has_classes=False``: a
+    sigmoid prediction whose dim 1 is not the classes (a squeezed binary
+    mask).
     """
     pred_detached = pred.detach()
     if (not target.is_floating_point() and target.shape == values.shape
@@ -32,10 +35,12 @@ def describe_elements(pred: Tensor,
         kind = 'softmax'
         num_classes = pred.size(1)
         in_range = (target >= 0) & (target < num_classes)
-        prob = pred_detached.softmax(dim=1).gather(
+        probs = pred_detached.softmax(dim=1)
+        prob = probs.gather(
             1, target.clamp(0, num_classes - 1).long().unsqueeze(1)).squeeze(1)
         positive = in_range.to(values.dtype)
         confidence = prob * positive
+        top = probs.max(dim=1).values * positive
     elif use_sigmoid and pred.shape == values.shape:
         kind = 'sigmoid'
         prob = pred_detached if activated else pred_detached.sigmoid()
@@ -47,12 +52,18 @@ def describe_elements(pred: Tensor,
             one_hot = F.one_hot(labels, num_classes + 1)[..., :num_classes]
             positive = one_hot.movedim(-1, 1).to(values.dtype)
         confidence = positive * prob + (1 - positive) * (1 - prob)
+        if has_classes and prob.dim() >= 2:
+            top = prob.max(dim=1, keepdim=True).values.expand_as(prob)
+        else:
+            top = torch.maximum(prob, 1 - prob)
     else:
         kind = 'regression'
         confidence = torch.zeros_like(values)
+        top = torch.zeros_like(values)
         positive = torch.ones_like(values)
     return ElementwiseLoss(
-        values=values, confidence=confidence.detach(), positive=positive,
+        values=values, confidence=confidence.detach(),
+        top=top.detach().to(values.dtype), positive=positive,
         valid=values.detach() != 0, progress=progress, kind=kind, pred=pred,
         target=target)
 

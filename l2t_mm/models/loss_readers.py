@@ -179,7 +179,8 @@ class MMSegSigmoidCrossEntropyReader(StockReader):
 
     def elements(self, call: StockCall, progress: float) -> ElementwiseLoss:
         return describe_elements(self._pred(call), call.target,
-                                 call.elementwise(), True, progress)
+                                 call.elementwise(), True, progress,
+                                 has_classes=call.pred.size(1) != 1)
 
     def denominator(self, call: StockCall) -> Optional[float]:
         avg_factor = call.get('avg_factor')
@@ -216,7 +217,8 @@ class MaskCrossEntropyReader(StockReader):
             pred.new_tensor(self.loss.class_weight)
         values = self.loss.loss_weight * F.binary_cross_entropy_with_logits(
             pred_slice, target, weight=class_weight, reduction='none')
-        return describe_elements(pred_slice, target, values, True, progress)
+        return describe_elements(pred_slice, target, values, True, progress,
+                                 has_classes=False)
 
     def reduce(self, call: StockCall, shaped: Tensor) -> Tensor:
         return shaped.mean()[None]
@@ -285,8 +287,9 @@ class QualityFocalReader(StockReader):
         confidence = 1 - (soft - prob).abs().mean(dim=1)
         return ElementwiseLoss(
             values=values, confidence=confidence,
-            positive=positive.to(values.dtype), valid=values.detach() != 0,
-            progress=progress, kind='regression', pred=pred, target=soft)
+            top=torch.zeros_like(values), positive=positive.to(values.dtype),
+            valid=values.detach() != 0, progress=progress, kind='regression',
+            pred=pred, target=soft)
 
 
 class GHMCReader(StockReader):
@@ -332,7 +335,8 @@ class GaussianFocalReader(StockReader):
                               torch.zeros_like(neg.reshape(-1))])
         return ElementwiseLoss(
             values=values, confidence=torch.zeros_like(values),
-            positive=positive, valid=values.detach() != 0, progress=progress,
+            top=torch.zeros_like(values), positive=positive,
+            valid=values.detach() != 0, progress=progress,
             kind='regression',
             pred=torch.cat([pos_pred.reshape(-1), pred.reshape(-1)]),
             target=torch.cat([torch.ones_like(pos.reshape(-1)),

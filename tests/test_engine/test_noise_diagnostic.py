@@ -76,7 +76,7 @@ def test_clean_labelled_leaves_the_noisy_batch_alone():
 
 def _elementwise(kind, target):
     values = torch.ones(target.shape)
-    return ElementwiseLoss(values=values, confidence=values,
+    return ElementwiseLoss(values=values, confidence=values, top=values,
                            positive=values, valid=values.bool(), progress=0.,
                            kind=kind, pred=values, target=target)
 

@@ -1,4 +1,5 @@
 """WeightingDLN: identity at init, no collapse, a meta-gradient everywhere."""
+import pytest
 import torch
 from mmengine.registry import init_default_scope
 from toy import ToyClassifier, sgd_step, toy_batch
@@ -83,3 +84,61 @@ def test_dln_keeps_the_dtype_and_lookahead_step_the_device():
     ahead, _ = StudentStep(optimizer, dict(w=param)).step(
         dict(w=param), dict(w=torch.randn(3, device='meta')))
     assert ahead['w'].device.type == 'meta'
+
+
+def test_top_probability_is_the_predictions_own_top_answer():
+    from l2t_mm.models.elementwise import describe_elements
+    logits = torch.tensor([[2.0, 0.0, -1.0], [0.0, 3.0, 0.0]])
+    labels = torch.tensor([0, 0])
+    values = torch.ones(2)
+    softmax = describe_elements(logits, labels, values, False, 0.)
+    torch.testing.assert_close(softmax.top, logits.softmax(1).max(1).values)
+    # Label 0 of the second row is contradicted: top high, confidence low.
+    assert softmax.top[1] > 0.8 > 0.1 > softmax.confidence[1]
+    # Sigmoid rows: the top class of the row, for every column of it.
+    sigmoid = describe_elements(logits, labels, torch.ones(2, 3), True, 0.)
+    torch.testing.assert_close(
+        sigmoid.top, logits.sigmoid().max(1, keepdim=True).values.expand(2, 3))
+    # A prediction without classes (a squeezed binary mask): its own side.
+    mask = torch.tensor([[-2.0, 0.0, 3.0]])
+    binary = describe_elements(mask, torch.ones(1, 3), torch.ones(1, 3), True,
+                               0., has_classes=False)
+    prob = mask.sigmoid()
+    torch.testing.assert_close(binary.top, torch.maximum(prob, 1 - prob))
+    regression = describe_elements(torch.randn(4, 4), torch.randn(4, 4),
+                                   torch.ones(4, 4), False, 0.)
+    assert torch.equal(regression.top, torch.zeros(4, 4))
+
+
+def test_top_probability_lets_equal_losses_be_weighted_apart():
+    from l2t_mm.models import WeightingDLN
+    from l2t_mm.models.elementwise import describe_elements
+    # Two pixels with the same label probability (same loss, confidence):
+    # one the prediction is unsure about, one it gives to another class.
+    logits = torch.tensor([[0.0, 0.0, 0.0], [0.0, 4.0, -4.0]])
+    probs = logits.softmax(1)
+    logits[1, 0] = torch.log(probs[0, 0] / (1 - probs[0, 0])
+                             * (logits[1, 1:].exp().sum()))
+    labels = torch.tensor([0, 0])
+    values = torch.nn.functional.cross_entropy(logits, labels,
+                                               reduction='none')
+    torch.testing.assert_close(values[0], values[1])
+    elements = describe_elements(logits, labels, values, False, 0.5)
+    plain = WeightingDLN(hidden_channels=4)
+    with_top = WeightingDLN(hidden_channels=4, use_top_probability=True)
+    # Identity at initialisation, with or without the input.
+    assert torch.equal(with_top(elements), values)
+    for dln in (plain, with_top):
+        with torch.no_grad():
+            half = dln.mlp.fc1.out_features // 2
+            dln.mlp.fc1.weight[:half].normal_()
+    shaped_plain, shaped_top = plain(elements), with_top(elements)
+    torch.testing.assert_close(shaped_plain[0], shaped_plain[1])
+    assert (shaped_top[0] - shaped_top[1]).abs() > 1e-3
+
+
+def test_use_top_probability_must_be_a_bool():
+    from l2t_mm.models import WeightingDLN
+    with pytest.raises(TypeError, match='use_top_probability must be True '
+                       "or False, got 'yes'"):
+        WeightingDLN(use_top_probability='yes')
