@@ -27,12 +27,11 @@ class ElementwiseLoss:
     """
     values: Tensor
     confidence: Tensor  # probability of the correct answer; 0: regression
-    # probability of the prediction's own top answer at this element's
-    # position (softmax: its top class; sigmoid: the top class of its row,
-    # or for a prediction without classes the side it leans to); 0:
-    # regression. With ``confidence`` it tells a label the prediction
+    # probability of the prediction's own top answer: softmax, its top
+    # class, so with ``confidence`` it tells a label the prediction
     # confidently contradicts (top high, confidence low) from a hard one
-    # (both low).
+    # (both low); sigmoid, the side the element leans to, max(p, 1 - p);
+    # 0: regression (and QualityFocalLoss's elements)
     top: Tensor
     positive: Tensor  # 1 where the target is a valid class; 1: regression
     valid: Tensor  # bool: elements that contribute to the stock loss
@@ -148,8 +147,9 @@ class DLN(nn.Module):
 class WeightingDLN(DLN):
     """Per-element weighting DLN, the default; works for every loss type.
 
-    weight_i = exp(MLP([z_i, confidence_i, positive_i, t/T])), normalised to
-    mean 1 over valid elements (in log space); the loss is ``weight * l``.
+    weight_i = exp(MLP([z_i, confidence_i, positive_i, t/T(, top_i)])),
+    normalised to mean 1 over valid elements (in log space); the loss is
+    ``weight * l``.
     z_i is log1p(l_i) standardised over the call's valid elements, so the
     DLN reads "how hard is this element compared with the others" the same
     way early and late in training. Identity at initialisation, so an L2T
@@ -158,13 +158,15 @@ class WeightingDLN(DLN):
     Args:
         hidden_channels: width of the MLP's hidden layer.
         use_top_probability: also feed the probability of the prediction's
-            own top answer (``ElementwiseLoss.top``). For a classification
-            loss, z_i and confidence_i are both functions of the label's
+            own top answer (``ElementwiseLoss.top``). For a softmax loss
+            z_i and confidence_i are both functions of the label's
             probability, so without it a label the student confidently
             contradicts (a likely corrupted one) and a label it is unsure
             about (a hard one) look alike to the DLN whenever their losses
-            are equal; with it the two can be weighted apart.
+            are equal; with it the two can be weighted apart. For sigmoid
+            and regression losses it adds nothing the other inputs lack.
     """
+    num_features = 4
 
     def __init__(self, hidden_channels: int = 16,
                  use_top_probability: bool = False) -> None:
@@ -174,7 +176,8 @@ class WeightingDLN(DLN):
                 f'WeightingDLN: use_top_probability must be True or False, '
                 f'got {use_top_probability!r}')
         self.use_top_probability = use_top_probability
-        self.mlp = ScoreMLP(5 if use_top_probability else 4, hidden_channels)
+        self.mlp = ScoreMLP(self.num_features + int(use_top_probability),
+                            hidden_channels)
 
     def init_weights(self) -> None:
         self.mlp.init_weights()

@@ -17,17 +17,14 @@ def describe_elements(pred: Tensor,
                       values: Tensor,
                       use_sigmoid: bool,
                       progress: float,
-                      activated: bool = False,
-                      has_classes: bool = True) -> ElementwiseLoss:
+                      activated: bool = False) -> ElementwiseLoss:
     """Derive the DLN's per-element inputs from a stock loss call.
 
     The kind follows from shapes and dtypes: integer labels of the loss's
     shape with one more prediction dim are softmax logits; a sigmoid loss
     whose prediction has the loss's shape gives per-class sigmoid logits
     (probabilities if the loss is ``activated``); anything else (L1, MSE,
-    IoU, per-image Dice ...) is regression. ``has_classes=False``: a
-    sigmoid prediction whose dim 1 is not the classes (a squeezed binary
-    mask).
+    IoU, per-image Dice ...) is regression.
     """
     pred_detached = pred.detach()
     if (not target.is_floating_point() and target.shape == values.shape
@@ -52,10 +49,10 @@ def describe_elements(pred: Tensor,
             one_hot = F.one_hot(labels, num_classes + 1)[..., :num_classes]
             positive = one_hot.movedim(-1, 1).to(values.dtype)
         confidence = positive * prob + (1 - positive) * (1 - prob)
-        if has_classes and prob.dim() >= 2:
-            top = prob.max(dim=1, keepdim=True).values.expand_as(prob)
-        else:
-            top = torch.maximum(prob, 1 - prob)
+        # Per element: which dim holds the classes is not in the shapes
+        # (YOLOv3's objectness is (images, anchors), its classes
+        # (images, anchors, classes)).
+        top = torch.maximum(prob, 1 - prob)
     else:
         kind = 'regression'
         confidence = torch.zeros_like(values)
@@ -63,7 +60,7 @@ def describe_elements(pred: Tensor,
         positive = torch.ones_like(values)
     return ElementwiseLoss(
         values=values, confidence=confidence.detach(),
-        top=top.detach().to(values.dtype), positive=positive,
+        top=top.detach(), positive=positive,
         valid=values.detach() != 0, progress=progress, kind=kind, pred=pred,
         target=target)
 

@@ -179,8 +179,7 @@ class MMSegSigmoidCrossEntropyReader(StockReader):
 
     def elements(self, call: StockCall, progress: float) -> ElementwiseLoss:
         return describe_elements(self._pred(call), call.target,
-                                 call.elementwise(), True, progress,
-                                 has_classes=call.pred.size(1) != 1)
+                                 call.elementwise(), True, progress)
 
     def denominator(self, call: StockCall) -> Optional[float]:
         avg_factor = call.get('avg_factor')
@@ -217,8 +216,7 @@ class MaskCrossEntropyReader(StockReader):
             pred.new_tensor(self.loss.class_weight)
         values = self.loss.loss_weight * F.binary_cross_entropy_with_logits(
             pred_slice, target, weight=class_weight, reduction='none')
-        return describe_elements(pred_slice, target, values, True, progress,
-                                 has_classes=False)
+        return describe_elements(pred_slice, target, values, True, progress)
 
     def reduce(self, call: StockCall, shaped: Tensor) -> Tensor:
         return shaped.mean()[None]

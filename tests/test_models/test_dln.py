@@ -88,23 +88,23 @@ def test_dln_keeps_the_dtype_and_lookahead_step_the_device():
 
 def test_top_probability_is_the_predictions_own_top_answer():
     from l2t_mm.models.elementwise import describe_elements
-    logits = torch.tensor([[2.0, 0.0, -1.0], [0.0, 3.0, 0.0]])
-    labels = torch.tensor([0, 0])
-    values = torch.ones(2)
+    logits = torch.tensor([[2.0, 0.0, -1.0], [0.0, 3.0, 0.0],
+                           [1.0, 1.0, 1.0]])
+    labels = torch.tensor([0, 0, 255])  # 255: ignored
+    values = torch.tensor([1.0, 1.0, 0.0])
     softmax = describe_elements(logits, labels, values, False, 0.)
-    torch.testing.assert_close(softmax.top, logits.softmax(1).max(1).values)
+    expected = logits.softmax(1).max(1).values
+    torch.testing.assert_close(softmax.top[:2], expected[:2])
+    assert softmax.top[2] == 0
     # Label 0 of the second row is contradicted: top high, confidence low.
     assert softmax.top[1] > 0.8 > 0.1 > softmax.confidence[1]
-    # Sigmoid rows: the top class of the row, for every column of it.
-    sigmoid = describe_elements(logits, labels, torch.ones(2, 3), True, 0.)
-    torch.testing.assert_close(
-        sigmoid.top, logits.sigmoid().max(1, keepdim=True).values.expand(2, 3))
-    # A prediction without classes (a squeezed binary mask): its own side.
-    mask = torch.tensor([[-2.0, 0.0, 3.0]])
-    binary = describe_elements(mask, torch.ones(1, 3), torch.ones(1, 3), True,
-                               0., has_classes=False)
-    prob = mask.sigmoid()
-    torch.testing.assert_close(binary.top, torch.maximum(prob, 1 - prob))
+    # Sigmoid: the side each element leans to (which dim holds the classes
+    # is not in the shapes), for (N, C) and (images, anchors) alike.
+    for pred in (logits, torch.tensor([[-2.0, 0.0, 3.0]])):
+        sigmoid = describe_elements(pred, torch.ones_like(pred),
+                                    torch.ones_like(pred), True, 0.)
+        prob = pred.sigmoid()
+        torch.testing.assert_close(sigmoid.top, torch.maximum(prob, 1 - prob))
     regression = describe_elements(torch.randn(4, 4), torch.randn(4, 4),
                                    torch.ones(4, 4), False, 0.)
     assert torch.equal(regression.top, torch.zeros(4, 4))
@@ -128,10 +128,10 @@ def test_top_probability_lets_equal_losses_be_weighted_apart():
     with_top = WeightingDLN(hidden_channels=4, use_top_probability=True)
     # Identity at initialisation, with or without the input.
     assert torch.equal(with_top(elements), values)
-    for dln in (plain, with_top):
+    for dln in (plain, with_top):  # one half of the units steps away
         with torch.no_grad():
             half = dln.mlp.fc1.out_features // 2
-            dln.mlp.fc1.weight[:half].normal_()
+            dln.mlp.fc1.weight[:half].fill_(0.5)
     shaped_plain, shaped_top = plain(elements), with_top(elements)
     torch.testing.assert_close(shaped_plain[0], shaped_plain[1])
     assert (shaped_top[0] - shaped_top[1]).abs() > 1e-3
