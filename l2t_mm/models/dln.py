@@ -28,10 +28,10 @@ class ElementwiseLoss:
     values: Tensor
     confidence: Tensor  # probability of the correct answer; 0: regression
     # probability of the prediction's own top answer: softmax, its top
-    # class, so with ``confidence`` it tells a label the prediction
-    # confidently contradicts (top high, confidence low) from a hard one
-    # (both low); sigmoid, the side the element leans to, max(p, 1 - p);
-    # 0: regression (and QualityFocalLoss's elements)
+    # class (0 where the label is ignored), so with ``confidence`` it tells
+    # a label the prediction confidently contradicts (top high, confidence
+    # low) from a hard one (both low); sigmoid, the side the element leans
+    # to, max(p, 1 - p); 0: regression (and QualityFocalLoss's elements)
     top: Tensor
     positive: Tensor  # 1 where the target is a valid class; 1: regression
     valid: Tensor  # bool: elements that contribute to the stock loss
@@ -161,22 +161,22 @@ class WeightingDLN(DLN):
             own top answer (``ElementwiseLoss.top``). For a softmax loss
             z_i and confidence_i are both functions of the label's
             probability, so without it a label the student confidently
-            contradicts (a likely corrupted one) and a label it is unsure
-            about (a hard one) look alike to the DLN whenever their losses
-            are equal; with it the two can be weighted apart. For sigmoid
-            and regression losses it adds nothing the other inputs lack.
+            contradicts and a label it is unsure about (a hard one) look
+            alike to the DLN whenever their losses are equal; with it the
+            two can be weighted apart. For sigmoid and regression losses it
+            adds nothing the other inputs lack.
     """
-    num_features = 4
+    base_features = 4  # z, confidence, positive, t/T
 
     def __init__(self, hidden_channels: int = 16,
                  use_top_probability: bool = False) -> None:
         super().__init__()
         if not isinstance(use_top_probability, bool):
-            raise TypeError(
-                f'WeightingDLN: use_top_probability must be True or False, '
+            raise ValueError(
+                f'WeightingDLN.use_top_probability must be True or False, '
                 f'got {use_top_probability!r}')
         self.use_top_probability = use_top_probability
-        self.mlp = ScoreMLP(self.num_features + int(use_top_probability),
+        self.mlp = ScoreMLP(self.base_features + int(use_top_probability),
                             hidden_channels)
 
     def init_weights(self) -> None:

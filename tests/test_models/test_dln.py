@@ -98,6 +98,11 @@ def test_top_probability_is_the_predictions_own_top_answer():
     assert softmax.top[2] == 0
     # Label 0 of the second row is contradicted: top high, confidence low.
     assert softmax.top[1] > 0.8 > 0.1 > softmax.confidence[1]
+    # Segmentation logits (N, C, H, W): the top over the class dim.
+    maps = torch.randn(2, 3, 4, 5)
+    per_pixel = describe_elements(maps, torch.zeros(2, 4, 5, dtype=torch.long),
+                                  torch.ones(2, 4, 5), False, 0.)
+    torch.testing.assert_close(per_pixel.top, maps.softmax(1).amax(1))
     # Sigmoid: the side each element leans to (which dim holds the classes
     # is not in the shapes), for (N, C) and (images, anchors) alike.
     for pred in (logits, torch.tensor([[-2.0, 0.0, 3.0]])):
@@ -132,6 +137,7 @@ def test_top_probability_lets_equal_losses_be_weighted_apart():
         with torch.no_grad():
             half = dln.mlp.fc1.out_features // 2
             dln.mlp.fc1.weight[:half].fill_(0.5)
+            dln.mlp.fc1.weight[half:].zero_()
     shaped_plain, shaped_top = plain(elements), with_top(elements)
     torch.testing.assert_close(shaped_plain[0], shaped_plain[1])
     assert (shaped_top[0] - shaped_top[1]).abs() > 1e-3
@@ -139,6 +145,6 @@ def test_top_probability_lets_equal_losses_be_weighted_apart():
 
 def test_use_top_probability_must_be_a_bool():
     from l2t_mm.models import WeightingDLN
-    with pytest.raises(TypeError, match='use_top_probability must be True '
-                       "or False, got 'yes'"):
+    with pytest.raises(ValueError, match='WeightingDLN.use_top_probability '
+                       "must be True or False, got 'yes'"):
         WeightingDLN(use_top_probability='yes')
