@@ -38,6 +38,8 @@ class TermWeighting(nn.Module):
             loss is seen (the optimizer is built before training).
     """
     teachable = True  # whether L2TTeacherHook may adjust the parameters
+    # Weightings of mean 1 over the terms give one term the weight 1 always.
+    needs_two_terms = False
 
     def __init__(self, max_terms: int = 8) -> None:
         super().__init__()
@@ -51,6 +53,16 @@ class TermWeighting(nn.Module):
                 f'{name}.max_terms={self.max_terms} but the head returned '
                 f'{num_terms} loss terms {term_names}; set '
                 f'dln=dict(type="{name}", max_terms={num_terms}).')
+        if num_terms == 1 and self.needs_two_terms:
+            raise ValueError(
+                f'{type(self).__name__} weights the loss terms to mean 1, but '
+                f'the head returned the one loss term {term_names}, whose '
+                'weight would be 1 at every iteration. Wrap the loss itself '
+                'in L2TLoss for element-wise weights (mmseg: '
+                'decode_head.loss_decode=dict(type="L2TLoss", loss=...)), give'
+                ' the head several losses (mmseg: loss_decode=[dict(...), '
+                'dict(...)]), or use UncertaintyWeighting, which learns a '
+                'scale for a single term.')
         return num_terms
 
     def regularizer(self, num_terms: int) -> Optional[Tensor]:
@@ -69,6 +81,7 @@ class TermWeightingDLN(TermWeighting):
         max_terms: size of the term one-hot.
         hidden_channels: width of the MLP's hidden layer.
     """
+    needs_two_terms = True
 
     def __init__(self, max_terms: int = 8, hidden_channels: int = 16) -> None:
         super().__init__(max_terms)
@@ -159,6 +172,7 @@ class DynamicWeightAverage(TermWeighting):
         temperature: T; larger is closer to equal weights.
     """
     teachable = False
+    needs_two_terms = True
 
     def __init__(self, max_terms: int = 8, window: int = 50,
                  temperature: float = 2.0) -> None:

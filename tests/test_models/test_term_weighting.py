@@ -11,6 +11,8 @@ from mmdet.testing import demo_mm_inputs
 from mmengine.config import Config
 from mmengine.registry import MODELS, init_default_scope
 from mmengine.runner import BaseLoop
+from mmengine.structures import PixelData
+from mmseg.structures import SegDataSample
 from tool_helpers import REPO, shipped_model
 
 from l2t_mm.engine.l2t_teacher_hook import L2TTeacherHook
@@ -134,3 +136,41 @@ def test_head_rejects_an_elementwise_dln():
                           dln=dict(type='WeightingDLN'),
                           train_cfg=cfg.model.train_cfg,
                           test_cfg=cfg.model.test_cfg))
+
+
+def _segmentation_head_loss(dln: str, loss_decode=None) -> dict:
+    """One training loss of FCN's decode head wrapped in DynamicLossHead."""
+    init_default_scope('mmseg')
+    cfg = Config.fromfile(str(REPO / 'configs' / 'fcn_baseline.py'))
+    head_cfg = copy.deepcopy(cfg.model.decode_head)
+    if loss_decode is not None:
+        head_cfg.loss_decode = loss_decode
+    head = MODELS.build(dict(type='DynamicLossHead', head=head_cfg,
+                             dln=dict(type=dln, max_terms=2))).train()
+    torch.manual_seed(0)
+    features = [torch.rand(1, channels, 8, 8)
+                for channels in (64, 128, 256, 512)]
+    sample = SegDataSample(
+        gt_sem_seg=PixelData(data=torch.randint(0, 7, (1, 64, 64))))
+    sample.set_metainfo(dict(img_shape=(64, 64), pad_shape=(64, 64)))
+    return head.loss(features, [sample], cfg.model.train_cfg)
+
+
+@pytest.mark.parametrize('dln', ['TermWeightingDLN', 'DynamicWeightAverage'])
+def test_mean_one_weighting_refuses_a_head_with_one_loss_term(dln):
+    # mmseg's decode heads return the single term loss_ce: a weight of mean
+    # 1 over one term is 1 for good, so the head would train as the
+    # baseline while the user believes it is weighted.
+    with pytest.raises(ValueError, match=rf"{dln} weights the loss terms to "
+                       r"mean 1.*one loss term \['loss_ce'\].*L2TLoss"):
+        _segmentation_head_loss(dln)
+    two_losses = [dict(type='CrossEntropyLoss', loss_name='loss_ce'),
+                  dict(type='DiceLoss', loss_name='loss_dice')]
+    losses = _segmentation_head_loss(dln, loss_decode=two_losses)
+    assert {'weight_ce', 'weight_dice'} <= set(losses)
+
+
+def test_uncertainty_weighting_scales_a_single_term():
+    losses = _segmentation_head_loss('UncertaintyWeighting')
+    assert set(losses) == {'loss_ce', 'acc_seg', 'weight_ce',
+                           'loss_weighting_reg'}
