@@ -122,12 +122,12 @@ class L2TTeacherHook(Hook):
             PATH a checkpoint of an L2T run, its run folder or a file of
             ``tools/export_teacher.py``; ``load`` picks ψ, the teacher's
             φ-shaped state (only where the DLN layout matches exactly) and
-            φ (per DLN with the same module name, type and shapes); the
-            optional ``dlns=('bbox_head.loss_cls', )`` loads φ of the named
-            DLNs only (``load`` then needs ``'dln'`` and no ``'memory'``).
-            Applied
-            in ``before_train``, after ``load_from``; not on resume (the
-            checkpoint's teacher continues). See
+            φ (per DLN with the same module name, type, input options and
+            shapes); the optional ``dlns=('bbox_head.loss_cls', )`` loads
+            φ of the named DLNs only (``load`` then needs ``'dln'`` and no
+            ``'memory'``). Applied in ``before_train``, after
+            ``load_from``; not on resume (the checkpoint's teacher
+            continues). See
             :func:`~l2t_mm.engine.teacher_transfer.apply_teacher_source`.
     """
     # After IterTimerHook (NORMAL) and EMAHook, before LoggerHook

@@ -19,7 +19,8 @@ A new run takes parts of it (:func:`apply_teacher_source`):
 - ``'memory'``: the φ-shaped buffers (Adam moments, step count, the LSTM's
   memory); they mean something only for the same coordinates, so they load
   when the layout matches exactly and start fresh otherwise.
-- ``'dln'``: φ, per DLN module with the same name, DLN type and shapes.
+- ``'dln'``: φ, per DLN module with the same name, DLN type, input options
+  (``DLN.input_options``) and shapes.
 """
 import difflib
 import pickle
@@ -105,6 +106,7 @@ def teacher_record(teacher: nn.Module, teacher_cfg: dict,
         teacher=teacher.state_dict(),
         layout=[(name, int(numel)) for name, numel in layout],
         dlns={name: dict(type=type(dln).__name__,
+                         options=_plain(getattr(dln, 'input_options', {})),
                          state={key: value.detach().cpu()
                                 for key, value in dln.state_dict().items()})
               for name, dln in dlns.items()},
@@ -338,6 +340,12 @@ def _dln_mismatch(saved: Optional[dict], dln: nn.Module) -> str:
         return 'not in the source'
     if saved['type'] != type(dln).__name__:
         return f'{saved["type"]} in the source, {type(dln).__name__} here'
+    if 'options' in saved:  # records from before options were saved: shapes
+        own_options = getattr(dln, 'input_options', {})
+        for key in sorted(set(saved['options']) | set(own_options)):
+            if saved['options'].get(key) != own_options.get(key):
+                return (f'{saved["type"]}.{key}={saved["options"].get(key)!r}'
+                        f' in the source, {own_options.get(key)!r} here')
     own = dln.state_dict()
     difference = _first_difference(_shapes(saved['state'], saved['state']),
                                    _shapes(own, own))
@@ -368,9 +376,9 @@ def _match_dlns(source: dict, dlns: Dict[str, nn.Module],
     if not matched:
         raise TeacherSourceError(
             f'{where}: no DLN of this model matches one in the source '
-            f'(by module name, DLN type and shapes): {"; ".join(fresh)}; '
-            f'the source has {sorted(saved_dlns)}. Drop \'dln\' from '
-            'init_teacher.load to take the teacher only')
+            '(by module name, DLN type, input options and shapes): '
+            f'{"; ".join(fresh)}; the source has {sorted(saved_dlns)}. '
+            "Drop 'dln' from init_teacher.load to take the teacher only")
     note = (f'φ: loaded {len(matched)}/{len(dlns)} DLNs '
             f'({", ".join(matched)})' +
             (f', fresh: {", ".join(fresh)}' if fresh else ''))

@@ -142,6 +142,12 @@ class DLN(nn.Module):
     """
     teachable = True  # L2TTeacherHook adjusts the parameters
 
+    @property
+    def input_options(self) -> dict:
+        """Options that decide what φ reads, beyond its shapes; a saved
+        teacher records them so a reuse that differs can name the key."""
+        return {}
+
 
 @MODELS.register_module()
 class WeightingDLN(DLN):
@@ -178,6 +184,10 @@ class WeightingDLN(DLN):
         self.use_top_probability = use_top_probability
         self.mlp = ScoreMLP(self.base_features + int(use_top_probability),
                             hidden_channels)
+
+    @property
+    def input_options(self) -> dict:
+        return dict(use_top_probability=self.use_top_probability)
 
     def init_weights(self) -> None:
         self.mlp.init_weights()

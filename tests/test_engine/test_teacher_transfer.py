@@ -247,6 +247,23 @@ def test_no_matching_dln_is_refused_and_changes_nothing():
                              LSTM, dlns, layout, 'other')
     for name, value in teacher.state_dict().items():
         assert torch.equal(value, before[name]), name
+    top = ToyClassifier(dln=dict(type='WeightingDLN',
+                                 use_top_probability=True))
+    # The option changes the input width; the reason names the option,
+    # not the first layer's shape.
+    with pytest.raises(TeacherSourceError,
+                       match=r'loss_cls \(WeightingDLN.use_top_probability='
+                       r'False in the source, True here\)'):
+        _apply(source, top, parts=('dln', ))
+    older = copy.deepcopy(source)  # saved before DLN options were recorded
+    for saved in older['dlns'].values():
+        del saved['options']
+    with pytest.raises(TeacherSourceError,
+                       match=r'loss_cls \(other shapes: mlp.fc1.weight: '
+                       r'\(32, 4\) in the source, \(32, 5\) here\)'):
+        _apply(older, top, parts=('dln', ))
+    summary, _, _ = _apply(older, ToyClassifier(), parts=('dln', ))
+    assert 'loaded 1/1 DLNs (loss_cls)' in summary
     logit = ToyClassifier(dln=dict(type='LogitDLN'))
     with pytest.raises(TeacherSourceError,
                        match=r'loss_cls \(WeightingDLN in the source, '
