@@ -18,6 +18,7 @@ from ..models.dynamic_loss_module import dynamic_loss_modules
 from ..models.loss_context import loss_context
 from ..models.weight_record import ClassWeightStats, DLNRecord
 from ..utils.checkpoint import model_state_dict
+from ..utils.checks import require_bool
 from .log_schema import (CLASS_WEIGHTS_FILE, NOISE_AUC_PREFIX,
                          NOISE_AUC_WITHIN_PREFIX, NOISE_ELEMENTS_FILE,
                          SKIPPED_STEPS, SLOPE_PREFIX, TEACH_RESULTS,
@@ -175,9 +176,8 @@ class L2TTeacherHook(Hook):
         if not isinstance(dln_lr, (int, float)) or dln_lr <= 0:
             raise ValueError(
                 f'L2TTeacherHook.dln_lr must be a number > 0, got {dln_lr!r}')
-        if not isinstance(restore_teacher_on_load, bool):
-            raise ValueError('L2TTeacherHook.restore_teacher_on_load must be '
-                             f'True or False, got {restore_teacher_on_load!r}')
+        require_bool(restore_teacher_on_load,
+                     'L2TTeacherHook.restore_teacher_on_load')
         self.teach_dataloader_cfg = teach_dataloader
         self.interval = interval
         self.start_iter = start_iter

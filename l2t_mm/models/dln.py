@@ -13,6 +13,7 @@ import torch.nn.functional as F
 from mmengine.registry import MODELS
 from torch import Tensor, nn
 
+from ..utils.checks import require_bool
 from .weight_record import DLNRecord, WeightStats
 
 
@@ -177,10 +178,7 @@ class WeightingDLN(DLN):
     def __init__(self, hidden_channels: int = 16,
                  use_top_probability: bool = False) -> None:
         super().__init__()
-        if not isinstance(use_top_probability, bool):
-            raise ValueError(
-                f'WeightingDLN.use_top_probability must be True or False, '
-                f'got {use_top_probability!r}')
+        require_bool(use_top_probability, 'WeightingDLN.use_top_probability')
         self.use_top_probability = use_top_probability
         self.mlp = ScoreMLP(self.base_features + int(use_top_probability),
                             hidden_channels)

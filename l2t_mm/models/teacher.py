@@ -27,6 +27,8 @@ import torch
 from mmengine.registry import MODELS
 from torch import Tensor, nn
 
+from ..utils.checks import require_bool
+
 TeacherState = Dict[str, Tensor]
 
 
@@ -71,10 +73,8 @@ class Teacher(nn.Module):
         self.num_coordinates = num_coordinates
         self.betas = tuple(betas)
         self.eps = eps
-        if not isinstance(momentum_bias_correction, bool):
-            raise ValueError(
-                f'{type(self).__name__}.momentum_bias_correction must be True '
-                f'or False, got {momentum_bias_correction!r}')
+        require_bool(momentum_bias_correction,
+                     f'{type(self).__name__}.momentum_bias_correction')
         self.use_student_state = use_student_state
         self.momentum_bias_correction = momentum_bias_correction
         self.register_buffer('steps', torch.zeros(()))
