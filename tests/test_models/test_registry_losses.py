@@ -456,6 +456,27 @@ def test_differentiable_twice_in_lookahead(name, index):
     assert torch.isfinite(pred.grad).all()
 
 
+@pytest.mark.parametrize('name, index', FIRST_CALLS,
+                         ids=[f'{n}-{i}' for n, i in FIRST_CALLS])
+def test_top_probability_input_works_for_every_loss(name, index):
+    """``WeightingDLN(use_top_probability=True)`` reads ``top`` of every
+    loss kind: identity at init, finite once its φ is moved."""
+    case = CASES[name][index]
+    args, kwargs = next(iter(case.calls.values()))()
+    expected, _ = _run(MODELS.build(case.cfg), args, kwargs)
+    wrapped = MODELS.build(dict(
+        type='L2TLoss', loss=case.cfg,
+        dln=dict(type='WeightingDLN', use_top_probability=True)))
+    torch.testing.assert_close(_run(wrapped, args, kwargs)[0], expected,
+                               rtol=1e-5, atol=1e-6)
+    generator = torch.Generator().manual_seed(index)
+    with torch.no_grad():
+        for param in wrapped.dln.parameters():
+            param.copy_(torch.randn(param.shape, generator=generator))
+    value, grad = _run(wrapped, args, kwargs)
+    assert torch.isfinite(value).all() and torch.isfinite(grad).all()
+
+
 REFUSED_IDS = [(name, index) for name, refusals in REFUSED.items()
                for index in range(len(refusals))]
 
