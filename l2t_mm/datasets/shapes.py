@@ -168,7 +168,7 @@ class ShapesOptions:
 # mostly small objects, and the students of configs/ stay underfit on it.
 # 'easy' has big objects and balanced classes, so a clean student learns
 # every class within one short run and label noise has something to spoil
-# (docs/benchmark.md, "The easy regime").
+# (docs/benchmark/easy_regime.md).
 PRESETS = {
     'hard': ShapesOptions(),
     'easy': ShapesOptions(class_prior='uniform', min_size=32, max_size=96),

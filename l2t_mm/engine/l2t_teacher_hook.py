@@ -114,7 +114,7 @@ class L2TTeacherHook(Hook):
         teacher: config of the teacher (``num_coordinates`` is filled in):
             ``AdamTeacher`` (default: no teacher parameters, one look-ahead
             per step; it matched or beat the learned teachers in
-            docs/benchmark.md), ``LSTMTeacher`` (memory) or ``MLPTeacher``.
+            docs/benchmark/), ``LSTMTeacher`` (memory) or ``MLPTeacher``.
         teacher_optimizer: optimizer config for the teacher's parameters.
         restore_teacher_on_load: on ``load_from`` (not resume), also take the
             teacher and its state from the checkpoint.

@@ -123,7 +123,7 @@ class UncertaintyWeighting(TermWeighting):
     The optimum weight of a term of size L is 1 / (2L): every weighted term
     settles near 1/2 and its gradient shrinks by the same factor. With
     losses summed over anchors (mmdet's YOLOv3: hundreds) that starves the
-    student; docs/benchmark.md measures the collapse.
+    student; docs/benchmark/default_schedule.md measures the collapse.
 
     Args:
         max_terms: the most loss terms the head returns.
