@@ -34,6 +34,7 @@ from .teacher_transfer import (CHECKPOINT_KEY, Layout, TeacherSourceError,
                                validate_init_teacher)
 
 NOISE_SAMPLE_SIZE = 2000  # elements per DLN kept for the weight/loss plot
+VAL_LOSSES = ('stock', 'class_mean')  # the choices of ``val_loss``
 
 
 def _mean_over_ranks(tensor: Tensor) -> Tensor:
@@ -111,6 +112,14 @@ class L2TTeacherHook(Hook):
             does not clip by norm), ``None`` never clips.
         dln_lr: β, the step size applied to the teacher's update of φ (the
             update is Adam-normalised, so β is a per-coordinate step).
+        val_loss: ℓ_val, what the teacher lowers: ``'stock'`` (default) the
+            model's own loss on the teach batch; ``'class_mean'`` the same
+            with every class of the targets counting equally (the mean of
+            each class's mean loss), for a class-mean metric such as mIoU,
+            where the stock mean lets the frequent classes (background)
+            decide. It needs class-index targets in every L2TLoss (softmax
+            losses: mmseg decode heads); other losses are refused at the
+            first teach step.
         teacher: config of the teacher (``num_coordinates`` is filled in):
             ``AdamTeacher`` (default: no teacher parameters, one look-ahead
             per step; it matched or beat the learned teachers in
@@ -147,6 +156,7 @@ class L2TTeacherHook(Hook):
                  lookahead_steps: int = 1,
                  lookahead_max_grad_norm: Union[str, float, None] = 'auto',
                  dln_lr: float = 0.01,
+                 val_loss: str = 'stock',
                  teacher: Optional[dict] = None,
                  teacher_optimizer: Optional[dict] = None,
                  restore_teacher_on_load: bool = False,
@@ -178,6 +188,9 @@ class L2TTeacherHook(Hook):
                 f'L2TTeacherHook.dln_lr must be a number > 0, got {dln_lr!r}')
         require_bool(restore_teacher_on_load,
                      'L2TTeacherHook.restore_teacher_on_load')
+        if val_loss not in VAL_LOSSES:
+            raise ValueError(f'L2TTeacherHook.val_loss must be one of '
+                             f'{VAL_LOSSES}, got {val_loss!r}')
         self.teach_dataloader_cfg = teach_dataloader
         self.interval = interval
         self.start_iter = start_iter
@@ -186,6 +199,7 @@ class L2TTeacherHook(Hook):
         self.lookahead_steps = lookahead_steps
         self.lookahead_max_grad_norm = lookahead_max_grad_norm
         self.dln_lr = dln_lr
+        self.val_loss = val_loss
         self.teacher_cfg = dict(teacher or dict(type='AdamTeacher'))
         self.teacher_optimizer_cfg = dict(
             teacher_optimizer or dict(type='Adam', lr=1e-3))
@@ -362,7 +376,8 @@ class L2TTeacherHook(Hook):
             progress=self.progress(runner),
             lookahead_steps=self.lookahead_steps,
             lookahead_max_grad_norm=self.lookahead_clip(runner),
-            reduce_mean=_mean_over_ranks)
+            reduce_mean=_mean_over_ranks,
+            class_mean_val=self.val_loss == 'class_mean')
         elapsed = time.perf_counter() - start
         hub = runner.message_hub
         hub.update_scalar(hub_key(TEACH_TIME), elapsed)

@@ -150,16 +150,18 @@ def _own_tensors_restored(model: nn.Module) -> Iterator[None]:
 
 
 def model_loss(model: nn.Module, tensors: Dict[str, Tensor], data: dict,
-               *, progress: float, stock: bool = False) -> Tensor:
+               *, progress: float, stock: bool = False,
+               class_mean: bool = False) -> Tensor:
     """Total training loss of ``model`` evaluated with ``tensors`` in place of
     its parameters/buffers, summed the way the runner sums it.
 
     Its DLNs see training progress ``progress``; with ``stock`` every L2T
-    module computes its stock loss instead (ℓ_val). The losses are ready to
-    be differentiated twice (look-ahead mode), and nothing is recorded.
+    module computes its stock loss instead (ℓ_val), with ``class_mean`` as
+    the mean over the classes of the targets. The losses are ready to be
+    differentiated twice (look-ahead mode), and nothing is recorded.
     """
     with loss_context(dynamic_loss_modules(model), progress=progress,
-                      lookahead=True, stock=stock), \
+                      lookahead=True, stock=stock, class_mean=class_mean), \
             _own_tensors_restored(model):
         losses = functional_call(model, tensors, args=(),
                                  kwargs=dict(data, mode='loss'))
@@ -212,11 +214,13 @@ def lookahead(model: nn.Module, student: Dict[str, Tensor],
 
 def validation_loss(model: nn.Module, student: Dict[str, Tensor],
                     constants: Dict[str, Tensor], phi: Dict[str, Tensor],
-                    val_data: dict) -> Tensor:
+                    val_data: dict, class_mean: bool = False) -> Tensor:
     """ℓ_val: the stock (baseline) loss of the looked-ahead student (no DLN
-    runs, so training progress does not enter)."""
+    runs, so training progress does not enter); with ``class_mean`` every
+    class of the validation targets counts equally, as in mIoU, where the
+    stock mean lets the most frequent classes (background) decide."""
     return model_loss(model, {**constants, **phi, **student}, val_data,
-                      progress=0.0, stock=True)
+                      progress=0.0, stock=True, class_mean=class_mean)
 
 
 def dln_meta_gradient(model: nn.Module, student: Dict[str, Tensor],
@@ -224,9 +228,10 @@ def dln_meta_gradient(model: nn.Module, student: Dict[str, Tensor],
                       train_data: dict, val_data: dict,
                       student_step: StudentStep, lookahead_steps: int = 1,
                       max_grad_norm: Optional[float] = None, *,
-                      progress: float):
+                      progress: float, class_mean_val: bool = False):
     """Stage 1: look ahead under φ (DLNs at training progress ``progress``)
-    and differentiate ℓ_val(θ') w.r.t. φ.
+    and differentiate ℓ_val(θ') w.r.t. φ (the class mean with
+    ``class_mean_val``, see :func:`validation_loss`).
 
     Returns the flat meta-gradient g and the (detached) DLN training loss
     and validation loss. ``phi`` values must be leaves requiring grad.
@@ -235,7 +240,8 @@ def dln_meta_gradient(model: nn.Module, student: Dict[str, Tensor],
                                           train_data, student_step,
                                           lookahead_steps, max_grad_norm,
                                           progress=progress)
-    val_loss = validation_loss(model, student_ahead, constants, phi, val_data)
+    val_loss = validation_loss(model, student_ahead, constants, phi, val_data,
+                               class_mean_val)
     grads = torch.autograd.grad(val_loss, list(phi.values()),
                                 allow_unused=True)
     return (flatten(grads, list(phi.values())).detach(),
@@ -283,11 +289,14 @@ def teach_step(model: nn.Module,
                progress: float,
                lookahead_steps: int = 1,
                lookahead_max_grad_norm: Optional[float] = None,
-               reduce_mean: Reduce = lambda tensor: tensor) -> TeachResult:
+               reduce_mean: Reduce = lambda tensor: tensor,
+               class_mean_val: bool = False) -> TeachResult:
     """Run one teach step and, if everything is finite, commit φ, ψ and the
     teacher's state. ``model`` must be unwrapped (not DDP); ``reduce_mean``
     averages a flat tensor over ranks so φ and ψ stay identical everywhere.
     ``train_data``/``val_data`` are outputs of the model's data preprocessor.
+    ``class_mean_val``: ℓ_val is the class mean of the stock loss
+    (:func:`validation_loss`).
     """
     params = dict(model.named_parameters())
     student, constants, phi = lookahead_tensors(model, partition)
@@ -295,7 +304,8 @@ def teach_step(model: nn.Module,
     # 1. Student look-ahead under the current φ; g = ∂ℓ_val(θ')/∂φ.
     meta_grad, train_loss, val_before = dln_meta_gradient(
         model, student, constants, phi, train_data, val_data, student_step,
-        lookahead_steps, lookahead_max_grad_norm, progress=progress)
+        lookahead_steps, lookahead_max_grad_norm, progress=progress,
+        class_mean_val=class_mean_val)
     reduced = reduce_mean(
         torch.cat([meta_grad, torch.stack([train_loss, val_before])]))
     meta_grad, (train_value, val_value) = reduced[:-2], reduced[-2:]
@@ -317,7 +327,7 @@ def teach_step(model: nn.Module,
                                      lookahead_steps, lookahead_max_grad_norm,
                                      progress=progress)
         val_after = validation_loss(model, student_ahead, constants, phi_new,
-                                    val_data)
+                                    val_data, class_mean_val)
         teacher_params = {
             name: p
             for name, p in teacher.named_parameters() if p.requires_grad

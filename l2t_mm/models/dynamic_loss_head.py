@@ -80,6 +80,11 @@ class DynamicLossHead(DynamicLossModule):
 
     def weight_losses(self, losses: dict) -> dict:
         context = self.context  # progress and modes: see LossContext
+        if context.class_mean:
+            raise ValueError(
+                "L2TTeacherHook.val_loss='class_mean' balances the classes of "
+                'the elements of L2TLoss; DynamicLossHead weights whole loss '
+                "terms and sees no classes: use val_loss='stock'")
         if context.stock:
             return losses
         names = loss_term_names(losses)

@@ -6,6 +6,7 @@ from torch import Tensor
 
 from .dln import freeze_dln
 from .dynamic_loss_module import DynamicLossModule, build_wrapped
+from .elementwise import class_mean_weights
 from .loss_readers import reader_for
 from .wrapper_config import stock_loss_config
 
@@ -65,8 +66,12 @@ class L2TLoss(DynamicLossModule):
         call = self.reader.bind(args, kwargs)
         if context.lookahead:
             call = self.reader.lookahead(call)
-        if context.stock:
+        if context.stock and not context.class_mean:
             return call()
         elements = self.reader.elements(call, context.progress)
+        if context.stock:
+            weights = class_mean_weights(elements, type(self.stock_loss)
+                                         .__name__)
+            return self.reader.reduce(call, weights * elements.values)
         return self.reader.reduce(
             call, self.dln(elements, record=context.record))

@@ -33,12 +33,17 @@ class LossContext:
             :meth:`l2t_mm.models.loss_readers.StockReader.lookahead`).
         stock: compute the stock loss instead of the DLN's: the teach
             step's validation loss is the baseline's own objective.
+        class_mean: with ``stock``, every class among the call's
+            class-index targets counts equally (the validation loss of
+            ``L2TTeacherHook(val_loss='class_mean')``), as it does in a
+            class-mean metric such as mIoU.
         record: where the module's DLN summarises what it outputs; ``None``:
             nowhere.
     """
     progress: float = 0.0
     lookahead: bool = False
     stock: bool = False
+    class_mean: bool = False
     record: Optional[DLNRecord] = None
 
 
@@ -47,6 +52,7 @@ def loss_context(modules: Dict[str, nn.Module],
                  progress: float = 0.0,
                  lookahead: bool = False,
                  stock: bool = False,
+                 class_mean: bool = False,
                  records: Optional[Dict[str, DLNRecord]] = None
                  ) -> Iterator[None]:
     """Within the block every module of ``modules`` (the DLN-carrying
@@ -56,7 +62,7 @@ def loss_context(modules: Dict[str, nn.Module],
     records = records or {}
     previous = {name: module.context for name, module in modules.items()}
     for name, module in modules.items():
-        module.context = LossContext(progress, lookahead, stock,
+        module.context = LossContext(progress, lookahead, stock, class_mean,
                                      records.get(name))
     try:
         yield

@@ -73,6 +73,38 @@ def test_teach_step_changes_phi_and_psi_only():
                            psi_before['output.weight'])
 
 
+def test_class_mean_val_loss_reaches_the_meta_gradient():
+    model, partition, _, _ = _setup()
+    train, val = toy_batch(16, 0), toy_batch(16, 1)
+    labels = val['data_samples']
+    counts = torch.bincount(labels, minlength=3)
+    assert counts.max() > counts.min()  # unbalanced: the means differ
+    still = sgd_step(model, partition, 0.0)  # θ' = θ: ℓ_val at θ
+    results = {}
+    for class_mean in (False, True):
+        student, constants, phi = lookahead_tensors(model, partition)
+        results[class_mean] = dln_meta_gradient(
+            model, student, constants, phi, train, val, still,
+            progress=0.0, class_mean_val=class_mean)
+    with torch.no_grad():
+        per_sample = torch.nn.functional.cross_entropy(
+            copy.deepcopy(model)(val['inputs']), labels, reduction='none')
+    class_means = torch.stack(
+        [per_sample[labels == c].mean() for c in labels.unique()])
+    torch.testing.assert_close(results[False][2], per_sample.mean())
+    torch.testing.assert_close(results[True][2], class_means.mean())
+    # With a real step, g follows the class mean, not the stock mean.
+    grads = []
+    for class_mean in (False, True):
+        student, constants, phi = lookahead_tensors(model, partition)
+        grads.append(dln_meta_gradient(
+            model, student, constants, phi, train, val,
+            sgd_step(model, partition, 0.5), progress=0.0,
+            class_mean_val=class_mean)[0])
+    assert grads[0].abs().max() > 0 and grads[1].abs().max() > 0
+    assert not torch.allclose(grads[0], grads[1])
+
+
 def test_meta_gradient_matches_finite_differences():
     model, partition, _, _ = _setup(torch.float64)
     train = toy_batch(16, 0, torch.float64)

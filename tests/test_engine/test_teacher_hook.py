@@ -378,7 +378,7 @@ def test_teacher_from_another_config_is_refused_with_the_mismatch(
 
 @pytest.mark.parametrize('key, value', [
     ('dln_lr', 0), ('restore_teacher_on_load', 'yes'), ('interval', 0),
-    ('lookahead_lr', -1.0)])
+    ('lookahead_lr', -1.0), ('val_loss', 'mIoU')])
 def test_bad_hook_options_name_the_key(key, value):
     with pytest.raises(ValueError, match=key):
         L2TTeacherHook(teach_dataloader=_loader(ToyDataset(8, 1)),

@@ -228,3 +228,38 @@ def test_lookahead_mode_feeds_focal_loss_a_one_hot_target(monkeypatch):
     (grad, ) = torch.autograd.grad(value, pred, create_graph=True)
     (grad.norm()).backward()
     assert torch.isfinite(pred.grad).all()
+
+
+def test_class_mean_stock_loss_counts_every_class_equally():
+    """ℓ_val of ``val_loss='class_mean'``: the mean over the classes present
+    of each class's mean stock loss; ignored pixels count for nothing."""
+    init_default_scope('mmseg')
+    cfg, pred, label, _ = _case('seg_ce')
+    label[0, 1:] = 0  # one frequent class, so the two means differ
+    wrapped = MODELS.build(dict(type='L2TLoss', loss=cfg))
+    per_pixel = torch.nn.functional.cross_entropy(pred, label,
+                                                  ignore_index=255,
+                                                  reduction='none')
+    kept = label != 255
+    class_means = torch.stack([per_pixel[kept & (label == c)].mean()
+                               for c in label[kept].unique()])
+    with loss_context(dict(loss=wrapped), stock=True):
+        stock = wrapped(pred, label, ignore_index=255)
+    with loss_context(dict(loss=wrapped), stock=True, class_mean=True):
+        balanced = wrapped(pred, label, ignore_index=255)
+    torch.testing.assert_close(stock, per_pixel[kept].mean())
+    torch.testing.assert_close(balanced, class_means.mean())
+    assert abs(balanced - stock) > 1e-3
+
+
+@pytest.mark.parametrize('case', ['sigmoid_ce_labels', 'l1'])
+def test_class_mean_stock_loss_refuses_losses_without_class_indices(case):
+    init_default_scope('mmdet')
+    cfg, pred, target, _ = _case(case)
+    wrapped = MODELS.build(dict(type='L2TLoss', loss=cfg))
+    with loss_context(dict(loss=wrapped), stock=True, class_mean=True):
+        with pytest.raises(ValueError, match=r"val_loss='class_mean' needs "
+                           r'class-index targets .* but \w+Loss gives '
+                           r"(sigmoid|regression) elements; use "
+                           r"val_loss='stock'"):
+            wrapped(pred, target)

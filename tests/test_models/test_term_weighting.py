@@ -138,8 +138,10 @@ def test_head_rejects_an_elementwise_dln():
                           test_cfg=cfg.model.test_cfg))
 
 
-def _segmentation_head_loss(dln: str, loss_decode=None) -> dict:
-    """One training loss of FCN's decode head wrapped in DynamicLossHead."""
+def _segmentation_head_loss(dln: str, loss_decode=None,
+                            **context) -> dict:
+    """One training loss of FCN's decode head wrapped in DynamicLossHead
+    (inside ``loss_context(**context)``)."""
     init_default_scope('mmseg')
     cfg = Config.fromfile(str(REPO / 'configs' / 'fcn_baseline.py'))
     head_cfg = copy.deepcopy(cfg.model.decode_head)
@@ -153,7 +155,8 @@ def _segmentation_head_loss(dln: str, loss_decode=None) -> dict:
     sample = SegDataSample(
         gt_sem_seg=PixelData(data=torch.randint(0, 7, (1, 64, 64))))
     sample.set_metainfo(dict(img_shape=(64, 64), pad_shape=(64, 64)))
-    return head.loss(features, [sample], cfg.model.train_cfg)
+    with loss_context(dict(head=head), **context):
+        return head.loss(features, [sample], cfg.model.train_cfg)
 
 
 @pytest.mark.parametrize('dln', ['TermWeightingDLN', 'DynamicWeightAverage'])
@@ -174,3 +177,12 @@ def test_uncertainty_weighting_scales_a_single_term():
     losses = _segmentation_head_loss('UncertaintyWeighting')
     assert set(losses) == {'loss_ce', 'acc_seg', 'weight_ce',
                            'loss_weighting_reg'}
+
+
+def test_class_mean_validation_loss_is_refused_by_term_weighting():
+    # A term weighting sees whole terms, no classes: its ℓ_val cannot be
+    # the class mean, and must not silently stay the stock mean.
+    with pytest.raises(ValueError, match=r"val_loss='class_mean'.*"
+                       r"DynamicLossHead weights whole loss terms"):
+        _segmentation_head_loss('UncertaintyWeighting', stock=True,
+                                class_mean=True)

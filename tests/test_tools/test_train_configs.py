@@ -102,6 +102,35 @@ def test_l2t_config_trains_teaches_and_evaluates(config, noisy_shapes_dataset,
         sample['corrupted']) > 0
 
 
+def test_class_mean_val_loss_teaches_a_segmenter(noisy_shapes_dataset,
+                                                 tmp_path):
+    stock = _train('fcn_l2t.py', tmp_path / 'stock', noisy_shapes_dataset,
+                   ['custom_hooks.0.interval=1'])
+    balanced = _train('fcn_l2t.py', tmp_path / 'class_mean',
+                      noisy_shapes_dataset, ['custom_hooks.0.interval=1',
+                                             'custom_hooks.0.val_loss='
+                                             'class_mean'])
+    before = [[row['l2t/val_loss_before'] for row in scalars
+               if 'l2t/val_loss_before' in row]
+              for scalars in (stock, balanced)]
+    assert len(before[0]) == len(before[1]) == 2
+    # The same seed and the same first teach batch: only ℓ_val's form
+    # differs, and the rare classes' higher losses raise the class mean.
+    assert before[1][0] > before[0][0] > 0
+
+
+def test_class_mean_val_loss_is_refused_for_sigmoid_losses(shapes_dataset,
+                                                           tmp_path):
+    result = run_tool('train.py', 'configs/yolo_l2t.py', '--work-dir',
+                      str(tmp_path), '--data-root', str(shapes_dataset),
+                      '--cfg-options', *tiny_options(),
+                      'custom_hooks.0.interval=1',
+                      'custom_hooks.0.val_loss=class_mean')
+    assert result.returncode != 0
+    assert ("val_loss='class_mean' needs class-index targets"
+            in result.stderr), result.stderr[-3000:]
+
+
 @pytest.mark.parametrize('config', sorted(BASELINES))
 def test_baseline_config_trains_and_evaluates(config, shapes_dataset,
                                               tmp_path):
