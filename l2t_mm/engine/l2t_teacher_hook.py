@@ -14,6 +14,7 @@ from mmengine.registry import HOOKS, MODELS
 from mmengine.runner import BaseLoop
 from torch import Tensor, nn
 
+from ..models.dynamic_loss_head import DynamicLossHead
 from ..models.dynamic_loss_module import dynamic_loss_modules
 from ..models.loss_context import loss_context
 from ..models.weight_record import ClassWeightStats, DLNRecord
@@ -55,6 +56,23 @@ def refuse_untaught_weightings(modules: Dict[str, nn.Module]) -> None:
                 'does). Remove L2TTeacherHook from custom_hooks to train with '
                 f'{kind}, or use dln=dict(type=\'TermWeightingDLN\') to '
                 'teach the weights.')
+
+
+def refuse_class_mean_without_classes(modules: Dict[str, nn.Module]) -> None:
+    """``val_loss='class_mean'`` needs the class of every element: refuse at
+    the start what cannot give it (a loss's reduction and targets are only
+    seen when it is called: the teach step refuses the rest)."""
+    for name, module in modules.items():
+        if isinstance(module, DynamicLossHead):
+            reason = 'weights whole loss terms and sees no classes'
+        elif getattr(module.stock_loss, 'use_sigmoid', False):
+            reason = ('wraps a sigmoid loss, whose targets are not class '
+                      'indices')
+        else:
+            continue
+        raise ValueError(
+            f"L2TTeacherHook.val_loss='class_mean': {name!r} {reason}; use "
+            "val_loss='stock' for this model")
 
 
 @HOOKS.register_module()
@@ -261,6 +279,8 @@ class L2TTeacherHook(Hook):
         # once instead of walking every module twice per iteration.
         self._loss_modules = dynamic_loss_modules(model)
         refuse_untaught_weightings(self._loss_modules)
+        if self.val_loss == 'class_mean':
+            refuse_class_mean_without_classes(self._loss_modules)
         self.partition = partition_parameters(model, self.lookahead_params)
         self.task = model_task(model)
         self.layout = dln_layout(model, self.partition.dln)
@@ -298,7 +318,7 @@ class L2TTeacherHook(Hook):
             f'({num_coordinates} parameters) with '
             f'{type(self.teacher).__name__} every {self.interval} iters; '
             f'look-ahead through {len(self.partition.student)} tensors '
-            f'({self.lookahead_params!r}).')
+            f'({self.lookahead_params!r}); ℓ_val: {self.val_loss}.')
 
     def before_train(self, runner) -> None:
         # Here, not in before_run: Runner.train() initialises the weights
@@ -377,7 +397,7 @@ class L2TTeacherHook(Hook):
             lookahead_steps=self.lookahead_steps,
             lookahead_max_grad_norm=self.lookahead_clip(runner),
             reduce_mean=_mean_over_ranks,
-            class_mean_val=self.val_loss == 'class_mean')
+            class_mean=self.val_loss == 'class_mean')
         elapsed = time.perf_counter() - start
         hub = runner.message_hub
         hub.update_scalar(hub_key(TEACH_TIME), elapsed)

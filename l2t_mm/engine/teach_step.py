@@ -228,10 +228,10 @@ def dln_meta_gradient(model: nn.Module, student: Dict[str, Tensor],
                       train_data: dict, val_data: dict,
                       student_step: StudentStep, lookahead_steps: int = 1,
                       max_grad_norm: Optional[float] = None, *,
-                      progress: float, class_mean_val: bool = False):
+                      progress: float, class_mean: bool = False):
     """Stage 1: look ahead under φ (DLNs at training progress ``progress``)
     and differentiate ℓ_val(θ') w.r.t. φ (the class mean with
-    ``class_mean_val``, see :func:`validation_loss`).
+    ``class_mean``, see :func:`validation_loss`).
 
     Returns the flat meta-gradient g and the (detached) DLN training loss
     and validation loss. ``phi`` values must be leaves requiring grad.
@@ -241,7 +241,7 @@ def dln_meta_gradient(model: nn.Module, student: Dict[str, Tensor],
                                           lookahead_steps, max_grad_norm,
                                           progress=progress)
     val_loss = validation_loss(model, student_ahead, constants, phi, val_data,
-                               class_mean_val)
+                               class_mean)
     grads = torch.autograd.grad(val_loss, list(phi.values()),
                                 allow_unused=True)
     return (flatten(grads, list(phi.values())).detach(),
@@ -290,12 +290,12 @@ def teach_step(model: nn.Module,
                lookahead_steps: int = 1,
                lookahead_max_grad_norm: Optional[float] = None,
                reduce_mean: Reduce = lambda tensor: tensor,
-               class_mean_val: bool = False) -> TeachResult:
+               class_mean: bool = False) -> TeachResult:
     """Run one teach step and, if everything is finite, commit φ, ψ and the
     teacher's state. ``model`` must be unwrapped (not DDP); ``reduce_mean``
     averages a flat tensor over ranks so φ and ψ stay identical everywhere.
     ``train_data``/``val_data`` are outputs of the model's data preprocessor.
-    ``class_mean_val``: ℓ_val is the class mean of the stock loss
+    ``class_mean``: ℓ_val is the class mean of the stock loss
     (:func:`validation_loss`).
     """
     params = dict(model.named_parameters())
@@ -305,7 +305,7 @@ def teach_step(model: nn.Module,
     meta_grad, train_loss, val_before = dln_meta_gradient(
         model, student, constants, phi, train_data, val_data, student_step,
         lookahead_steps, lookahead_max_grad_norm, progress=progress,
-        class_mean_val=class_mean_val)
+        class_mean=class_mean)
     reduced = reduce_mean(
         torch.cat([meta_grad, torch.stack([train_loss, val_before])]))
     meta_grad, (train_value, val_value) = reduced[:-2], reduced[-2:]
@@ -327,7 +327,7 @@ def teach_step(model: nn.Module,
                                      lookahead_steps, lookahead_max_grad_norm,
                                      progress=progress)
         val_after = validation_loss(model, student_ahead, constants, phi_new,
-                                    val_data, class_mean_val)
+                                    val_data, class_mean)
         teacher_params = {
             name: p
             for name, p in teacher.named_parameters() if p.requires_grad

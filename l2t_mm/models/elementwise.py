@@ -65,33 +65,6 @@ def describe_elements(pred: Tensor,
         target=target)
 
 
-def class_mean_weights(loss: ElementwiseLoss, name: str = 'L2TLoss') -> Tensor:
-    """Per-element weights of mean 1 over the valid elements under which
-    every class among the targets counts equally: ``n / (C * n_c)`` for an
-    element of class c (n valid elements, C classes present, n_c of them of
-    class c); 0 elsewhere. With them a stock mean reduction becomes the mean
-    over classes of each class's mean loss, up to the stock denominator.
-
-    Only class-index (softmax) targets say which class an element belongs
-    to; ``name`` (the loss) is quoted in the error for any other kind.
-    """
-    if loss.kind != 'softmax':
-        raise ValueError(
-            "L2TTeacherHook.val_loss='class_mean' needs class-index targets "
-            f'(a softmax loss such as CrossEntropyLoss), but {name} gives '
-            f'{loss.kind} elements; use val_loss=\'stock\' for this model')
-    valid = loss.valid & (loss.positive > 0)
-    labels = loss.target.long()[valid]
-    weights = torch.zeros_like(loss.values)
-    if labels.numel() == 0:
-        return weights
-    _, index, counts = torch.unique(labels, return_inverse=True,
-                                    return_counts=True)
-    weights[valid] = labels.numel() / (counts.numel() * counts[index].to(
-        loss.values.dtype))
-    return weights
-
-
 def reduce_loss(loss: Tensor, reduction: str,
                 avg_factor: Optional[float] = None) -> Tensor:
     """mmdet's ``weight_reduce_loss`` reduction, on already weighted values."""

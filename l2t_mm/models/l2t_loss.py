@@ -6,7 +6,6 @@ from torch import Tensor
 
 from .dln import freeze_dln
 from .dynamic_loss_module import DynamicLossModule, build_wrapped
-from .elementwise import class_mean_weights
 from .loss_readers import reader_for
 from .wrapper_config import stock_loss_config
 
@@ -69,9 +68,8 @@ class L2TLoss(DynamicLossModule):
         if context.stock and not context.class_mean:
             return call()
         elements = self.reader.elements(call, context.progress)
-        if context.stock:
-            weights = class_mean_weights(elements, type(self.stock_loss)
-                                         .__name__)
-            return self.reader.reduce(call, weights * elements.values)
+        if context.stock:  # the class mean of the stock loss
+            return self.reader.class_mean(call, elements,
+                                          context.name or 'L2TLoss')
         return self.reader.reduce(
             call, self.dln(elements, record=context.record))

@@ -39,12 +39,14 @@ class LossContext:
             class-mean metric such as mIoU.
         record: where the module's DLN summarises what it outputs; ``None``:
             nowhere.
+        name: the module's name in the model (for error messages).
     """
     progress: float = 0.0
     lookahead: bool = False
     stock: bool = False
     class_mean: bool = False
     record: Optional[DLNRecord] = None
+    name: str = ''
 
 
 @contextlib.contextmanager
@@ -59,11 +61,14 @@ def loss_context(modules: Dict[str, nn.Module],
     modules by name, :func:`~l2t_mm.models.dynamic_loss_module
     .dynamic_loss_modules`) sees one :class:`LossContext` with these
     values, and the record ``records[name]`` if given."""
+    if class_mean and not stock:
+        raise ValueError('loss_context: class_mean is a form of the stock '
+                         'loss (ℓ_val); set stock=True with it')
     records = records or {}
     previous = {name: module.context for name, module in modules.items()}
     for name, module in modules.items():
         module.context = LossContext(progress, lookahead, stock, class_mean,
-                                     records.get(name))
+                                     records.get(name), name)
     try:
         yield
     finally:

@@ -115,6 +115,53 @@ class StockReader:
     def reduce(self, call: StockCall, shaped: Tensor) -> Tensor:
         return reduce_loss(shaped, call.reduction, self.denominator(call))
 
+    def ignore_index(self, call: StockCall) -> Optional[int]:
+        """The label the stock loss skips (``None``: none)."""
+        ignore_index = call.get('ignore_index')
+        if ignore_index is None:
+            ignore_index = getattr(self.loss, 'ignore_index', None)
+        return ignore_index
+
+    def class_mean(self, call: StockCall, elements: ElementwiseLoss,
+                   name: str) -> Tensor:
+        """ℓ_val of ``val_loss='class_mean'``: the mean over the classes
+        among the counted labels of each class's mean stock value (element
+        weight, ``class_weight`` and ``loss_weight`` applied as in the
+        stock values). Counted: labels of a class (not the ignore index),
+        with a non-zero element weight where the call passes one per
+        element; an element whose loss is 0 still counts. It replaces the
+        stock mean, so ``avg_factor`` does not enter; ``name`` (the loss
+        module) is quoted in the errors.
+        """
+        key = "L2TTeacherHook.val_loss='class_mean'"
+        if elements.kind != 'softmax':
+            raise ValueError(
+                f'{key} needs class-index targets (a softmax loss such as '
+                f'CrossEntropyLoss), but {name} '
+                f'({type(self.loss).__name__}) gives {elements.kind} '
+                "elements; use val_loss='stock' for this model")
+        if call.reduction != 'mean':
+            raise ValueError(
+                f"{key} replaces the stock mean, but {name} was called with "
+                f"reduction={call.reduction!r}; use val_loss='stock' for "
+                'this model')
+        values, labels = elements.values, elements.target
+        counted = elements.positive > 0
+        ignore_index = self.ignore_index(call)
+        if ignore_index is not None:
+            counted &= labels != ignore_index
+        weight = call.get('weight')
+        if isinstance(weight, Tensor) and weight.shape == values.shape:
+            counted &= weight != 0
+        if not counted.any():
+            return values.sum() * 0  # nothing to count: no gradient either
+        classes, index = torch.unique(labels[counted].long(),
+                                      return_inverse=True)
+        sums = values.new_zeros(len(classes)).index_add(
+            0, index, values[counted])
+        counts = torch.bincount(index, minlength=len(classes))
+        return (sums / counts).mean()
+
 
 class MMDetSoftmaxCrossEntropyReader(StockReader):
     """With ``avg_non_ignore`` mmdet's cross-entropy derives its own

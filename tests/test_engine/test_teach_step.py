@@ -73,7 +73,7 @@ def test_teach_step_changes_phi_and_psi_only():
                            psi_before['output.weight'])
 
 
-def test_class_mean_val_loss_reaches_the_meta_gradient():
+def test_class_mean_loss_reaches_the_meta_gradient():
     model, partition, _, _ = _setup()
     train, val = toy_batch(16, 0), toy_batch(16, 1)
     labels = val['data_samples']
@@ -85,7 +85,7 @@ def test_class_mean_val_loss_reaches_the_meta_gradient():
         student, constants, phi = lookahead_tensors(model, partition)
         results[class_mean] = dln_meta_gradient(
             model, student, constants, phi, train, val, still,
-            progress=0.0, class_mean_val=class_mean)
+            progress=0.0, class_mean=class_mean)
     with torch.no_grad():
         per_sample = torch.nn.functional.cross_entropy(
             copy.deepcopy(model)(val['inputs']), labels, reduction='none')
@@ -100,7 +100,7 @@ def test_class_mean_val_loss_reaches_the_meta_gradient():
         grads.append(dln_meta_gradient(
             model, student, constants, phi, train, val,
             sgd_step(model, partition, 0.5), progress=0.0,
-            class_mean_val=class_mean)[0])
+            class_mean=class_mean)[0])
     assert grads[0].abs().max() > 0 and grads[1].abs().max() > 0
     assert not torch.allclose(grads[0], grads[1])
 

@@ -1,6 +1,7 @@
 """L2TLoss is a drop-in: identical to the loss it wraps at initialisation."""
 import pytest
 import torch
+import torch.nn.functional as F
 from mmengine.registry import MODELS, init_default_scope
 
 import l2t_mm  # noqa: F401
@@ -230,26 +231,65 @@ def test_lookahead_mode_feeds_focal_loss_a_one_hot_target(monkeypatch):
     assert torch.isfinite(pred.grad).all()
 
 
-def test_class_mean_stock_loss_counts_every_class_equally():
+def _class_mean(loss_cfg: dict, pred, label, **kwargs):
+    """(stock loss, class-mean loss) of the L2TLoss around ``loss_cfg``."""
+    wrapped = MODELS.build(dict(type='L2TLoss', loss=loss_cfg))
+    modules = dict(loss=wrapped)
+    with loss_context(modules, stock=True):
+        stock = wrapped(pred, label, **kwargs)
+    with loss_context(modules, stock=True, class_mean=True):
+        return stock, wrapped(pred, label, **kwargs)
+
+
+def _expected_class_mean(per_element, label, counted):
+    return torch.stack([per_element[counted & (label == c)].mean()
+                        for c in label[counted].unique()]).mean()
+
+
+@pytest.mark.parametrize('avg_non_ignore', [True, False])
+def test_class_mean_stock_loss_counts_every_class_equally(avg_non_ignore):
     """ℓ_val of ``val_loss='class_mean'``: the mean over the classes present
-    of each class's mean stock loss; ignored pixels count for nothing."""
+    of each class's mean stock loss, whatever the stock denominator;
+    ignored pixels count for nothing, pixels of loss 0 count."""
     init_default_scope('mmseg')
-    cfg, pred, label, _ = _case('seg_ce')
+    _, pred, label, _ = _case('seg_ce')
     label[0, 1:] = 0  # one frequent class, so the two means differ
-    wrapped = MODELS.build(dict(type='L2TLoss', loss=cfg))
-    per_pixel = torch.nn.functional.cross_entropy(pred, label,
-                                                  ignore_index=255,
-                                                  reduction='none')
+    pred[1, 0, 3:] = 100.0  # saturated: these class-0 pixels have loss 0
+    label[1, 3:] = 0
+    cfg = dict(type='mmseg.CrossEntropyLoss', avg_non_ignore=avg_non_ignore)
+    per_pixel = F.cross_entropy(pred, label, ignore_index=255,
+                                reduction='none')
+    assert (per_pixel[1, 3:] == 0).all()
+    stock, balanced = _class_mean(cfg, pred, label, ignore_index=255)
     kept = label != 255
-    class_means = torch.stack([per_pixel[kept & (label == c)].mean()
-                               for c in label[kept].unique()])
-    with loss_context(dict(loss=wrapped), stock=True):
-        stock = wrapped(pred, label, ignore_index=255)
-    with loss_context(dict(loss=wrapped), stock=True, class_mean=True):
-        balanced = wrapped(pred, label, ignore_index=255)
-    torch.testing.assert_close(stock, per_pixel[kept].mean())
-    torch.testing.assert_close(balanced, class_means.mean())
+    torch.testing.assert_close(
+        balanced, _expected_class_mean(per_pixel, label, kept))
     assert abs(balanced - stock) > 1e-3
+    # class_weight scales each class's mean as it scales its pixels;
+    # avg_factor belongs to the stock mean and does not enter.
+    weights = [1.0, 2.0, 0.5, 1.0, 3.0]
+    weighted = dict(cfg, class_weight=weights)
+    _, balanced = _class_mean(weighted, pred, label, ignore_index=255,
+                              avg_factor=7.0)
+    scaled = per_pixel * torch.tensor(weights)[label.clamp(max=4)]
+    torch.testing.assert_close(
+        balanced, _expected_class_mean(scaled, label, kept))
+
+
+def test_class_mean_skips_elements_of_weight_zero_and_ignore_index():
+    init_default_scope('mmdet')
+    cfg, pred, label, weight = _case('ce')
+    weight[:3] = 0
+    _, balanced = _class_mean(cfg, pred, label, weight=weight,
+                              avg_factor=3.0)
+    per_sample = F.cross_entropy(pred, label, reduction='none') * weight
+    torch.testing.assert_close(
+        balanced, _expected_class_mean(per_sample, label, weight != 0))
+    ignored = dict(cfg, ignore_index=int(label[5]))
+    _, balanced = _class_mean(ignored, pred, label)
+    per_sample = F.cross_entropy(pred, label, reduction='none')
+    torch.testing.assert_close(
+        balanced, _expected_class_mean(per_sample, label, label != label[5]))
 
 
 @pytest.mark.parametrize('case', ['sigmoid_ce_labels', 'l1'])
@@ -257,9 +297,22 @@ def test_class_mean_stock_loss_refuses_losses_without_class_indices(case):
     init_default_scope('mmdet')
     cfg, pred, target, _ = _case(case)
     wrapped = MODELS.build(dict(type='L2TLoss', loss=cfg))
-    with loss_context(dict(loss=wrapped), stock=True, class_mean=True):
+    with loss_context(dict(bbox_head=wrapped), stock=True, class_mean=True):
         with pytest.raises(ValueError, match=r"val_loss='class_mean' needs "
-                           r'class-index targets .* but \w+Loss gives '
-                           r"(sigmoid|regression) elements; use "
+                           r'class-index targets .* but bbox_head \(\w+Loss\)'
+                           r" gives (sigmoid|regression) elements; use "
                            r"val_loss='stock'"):
             wrapped(pred, target)
+
+
+def test_class_mean_is_refused_for_other_reductions_and_without_stock():
+    init_default_scope('mmdet')
+    cfg, pred, label, _ = _case('ce')
+    wrapped = MODELS.build(dict(type='L2TLoss', loss=cfg))
+    with loss_context(dict(loss=wrapped), stock=True, class_mean=True):
+        with pytest.raises(ValueError, match="replaces the stock mean, but "
+                           "loss was called with reduction='none'"):
+            wrapped(pred, label, reduction_override='none')
+    with pytest.raises(ValueError, match='set stock=True'):
+        with loss_context(dict(loss=wrapped), class_mean=True):
+            pass

@@ -182,7 +182,9 @@ def test_uncertainty_weighting_scales_a_single_term():
 def test_class_mean_validation_loss_is_refused_by_term_weighting():
     # A term weighting sees whole terms, no classes: its ℓ_val cannot be
     # the class mean, and must not silently stay the stock mean.
+    two_losses = [dict(type='CrossEntropyLoss', loss_name='loss_ce'),
+                  dict(type='DiceLoss', loss_name='loss_dice')]
     with pytest.raises(ValueError, match=r"val_loss='class_mean'.*"
                        r"DynamicLossHead weights whole loss terms"):
-        _segmentation_head_loss('UncertaintyWeighting', stock=True,
-                                class_mean=True)
+        _segmentation_head_loss('TermWeightingDLN', loss_decode=two_losses,
+                                stock=True, class_mean=True)
