@@ -168,9 +168,9 @@ class MMDetSoftmaxCrossEntropyReader(StockReader):
     avg_factor (non-ignored labels) when the caller passes none."""
 
     def ignore_index(self, call: StockCall) -> int:
-        ignore_index = call.get('ignore_index')
-        if ignore_index is None:
-            ignore_index = self.loss.ignore_index
+        """mmdet's cross-entropy falls back to -100 when neither the call
+        nor the loss names one."""
+        ignore_index = super().ignore_index(call)
         return -100 if ignore_index is None else ignore_index
 
     def denominator(self, call: StockCall) -> Optional[float]:
