@@ -136,8 +136,9 @@ class L2TTeacherHook(Hook):
             each class's mean loss), for a class-mean metric such as mIoU,
             where the stock mean lets the frequent classes (background)
             decide. It needs class-index targets in every L2TLoss (softmax
-            losses: mmseg decode heads); other losses are refused at the
-            first teach step.
+            losses: mmseg decode heads): a DynamicLossHead or a sigmoid
+            loss is refused before training, a regression loss or another
+            reduction at the first teach step.
         teacher: config of the teacher (``num_coordinates`` is filled in):
             ``AdamTeacher`` (default: no teacher parameters, one look-ahead
             per step; it matched or beat the learned teachers in
