@@ -1,3 +1,4 @@
+from .class_weighted_cross_entropy import ClassWeightedCrossEntropyLoss
 from .dln import LogitDLN, WeightingDLN
 from .dynamic_loss_head import DynamicLossHead
 from .dynamic_loss_module import DynamicLossModule, dynamic_loss_modules
@@ -12,5 +13,6 @@ __all__ = [
     'DynamicLossHead', 'DynamicLossModule', 'LSTMTeacher', 'MLPTeacher',
     'AdamTeacher', 'Teacher',
     'dynamic_loss_modules', 'LossContext', 'loss_context', 'TermWeighting',
-    'UncertaintyWeighting', 'DynamicWeightAverage'
+    'UncertaintyWeighting', 'DynamicWeightAverage',
+    'ClassWeightedCrossEntropyLoss'
 ]

@@ -15,7 +15,7 @@ l2t_mm imports neither mmdet nor mmseg here.
 """
 import inspect
 from collections import OrderedDict
-from typing import Callable, Dict, Optional
+from typing import Callable, Dict, Optional, Sequence
 
 import torch
 import torch.nn.functional as F
@@ -196,10 +196,30 @@ class MMDetSigmoidCrossEntropyReader(MMDetSoftmaxCrossEntropyReader):
         return valid.sum().item() * columns
 
 
+def class_weight_denominator(label: Tensor, class_weight: Sequence[float],
+                             ignore_index: Optional[int],
+                             avg_non_ignore: bool) -> Tensor:
+    """The sum of the labels' class weights, mmseg's denominator of a
+    class-weighted mean: ignored labels count 0 under ``avg_non_ignore``,
+    and labels outside the classes (the ignore index 255) always, since
+    they have no class weight."""
+    weights = torch.as_tensor(class_weight, dtype=torch.float32,
+                              device=label.device)
+    in_range = (label >= 0) & (label < weights.numel())
+    label_weights = torch.where(
+        in_range, weights[label.clamp(0, weights.numel() - 1)],
+        weights.new_zeros(()))
+    if avg_non_ignore and ignore_index is not None:
+        label_weights = label_weights.masked_fill(label == ignore_index, 0)
+    return label_weights.sum()
+
+
 class MMSegSoftmaxCrossEntropyReader(StockReader):
     """mmseg's cross-entropy always derives its mean's denominator when the
     caller passes no avg_factor: the label count (non-ignored with
-    ``avg_non_ignore``) or, with ``class_weight``, the labels' weights."""
+    ``avg_non_ignore``) or, with ``class_weight``, the labels' weights
+    (where stock raises IndexError on the ignore index 255, as
+    ``ClassWeightedCrossEntropyLoss`` does not: 255 weighs 0)."""
 
     def denominator(self, call: StockCall) -> Optional[float]:
         avg_factor = call.get('avg_factor')
@@ -210,10 +230,9 @@ class MMSegSoftmaxCrossEntropyReader(StockReader):
             ignored = (label == ignore_index).sum().item() \
                 if self.loss.avg_non_ignore else 0
             return label.numel() - ignored
-        label_weights = call.pred.new_tensor(self.loss.class_weight)[label]
-        if self.loss.avg_non_ignore:
-            label_weights[label == ignore_index] = 0
-        return label_weights.sum()
+        return class_weight_denominator(label, self.loss.class_weight,
+                                        ignore_index,
+                                        self.loss.avg_non_ignore)
 
 
 class MMSegSigmoidCrossEntropyReader(StockReader):

@@ -56,11 +56,19 @@ def _case(name: str):
         return (dict(type='mmseg.CrossEntropyLoss', avg_non_ignore=True),
                 torch.randn(2, NUM_CLASSES, 6, 6, generator=g), label,
                 torch.rand(2, 6, 6, generator=g))
+    if name == 'seg_ce_class_weight':
+        # Labels with the ignore index, where stock mmseg's class_weight
+        # stops with IndexError (tests/test_models/
+        # test_class_weighted_cross_entropy.py).
+        _, pred, label, weight = _case('seg_ce')
+        cfg = dict(type='ClassWeightedCrossEntropyLoss',
+                   class_weight=[0.5, 2.0, 1.0, 3.0, 1.5])
+        return cfg, pred, label, weight
     raise KeyError(name)
 
 
 CASES = ['ce', 'sigmoid_ce_labels', 'sigmoid_ce_soft', 'focal', 'iou', 'giou',
-         'l1', 'mse', 'seg_ce']
+         'l1', 'mse', 'seg_ce', 'seg_ce_class_weight']
 CALLS = {
     'plain': lambda w: dict(),
     'weight': lambda w: dict(weight=w),
@@ -87,7 +95,7 @@ def _value_and_grad(loss_module, pred, target, kwargs):
 def test_equals_wrapped_loss_at_init(case, call):
     cfg, pred, target, weight = _case(case)
     kwargs = CALLS[call](weight)
-    if case == 'seg_ce':
+    if case.startswith('seg_ce'):
         kwargs['ignore_index'] = 255
     stock = MODELS.build(cfg)
     wrapped = MODELS.build(dict(type='L2TLoss', loss=cfg))
