@@ -187,6 +187,21 @@ def test_ohem_peer_mines_a_subset_of_pixels_and_trains(shapes_dataset,
     assert any('mIoU' in row for row in scalars), scalars[-1]
 
 
+@pytest.mark.parametrize('config', ['fcn_classweight.py',
+                                    'fcn_classweight_median.py'])
+def test_class_weight_peers_weight_the_shapes_up_in_both_heads_and_train(
+        config, shapes_dataset, tmp_path):
+    init_default_scope('mmseg')
+    model = Config.fromfile(str(REPO / 'configs' / config)).model
+    for head in (model.decode_head, model.auxiliary_head):
+        loss = MODELS.build(head.loss_decode)
+        weights = torch.as_tensor(loss.class_weight)
+        assert weights.shape == (head.num_classes, )
+        assert weights[0] < 1 < weights[1:].min()
+    scalars = _train(config, tmp_path, shapes_dataset)
+    assert any('mIoU' in row for row in scalars), scalars[-1]
+
+
 def test_missing_config_and_dataset_give_one_line_errors(tmp_path):
     result = run_tool('train.py', 'configs/nope.py')
     assert result.returncode == 2

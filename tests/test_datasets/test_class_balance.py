@@ -1,0 +1,69 @@
+"""Fixed class weights: the two rules against hand computation, pixel
+counts read as mmseg reads segmentation maps, and the refusals."""
+import math
+
+import numpy as np
+import pytest
+from mmengine.dataset import RepeatDataset
+from mmseg.datasets import BaseSegDataset
+from PIL import Image
+
+from l2t_mm.datasets.class_balance import (ClassBalanceError, class_weights,
+                                           pixel_class_counts)
+
+NAMES = ('background', 'a', 'b')
+
+
+def test_inverse_log_matches_enet_scaled_to_expected_weight_one():
+    weights = class_weights([90, 10, 0], 'inverse_log', NAMES)
+    raw = [1 / math.log(1.02 + f) for f in (0.9, 0.1, 0.0)]
+    scale = 0.9 * raw[0] + 0.1 * raw[1]
+    assert weights == pytest.approx([r / scale for r in raw])
+    # A class without pixels gets ENet's bound, not an infinite weight.
+    assert weights[2] == pytest.approx(1 / math.log(1.02) / scale)
+
+
+def test_median_frequency_matches_hand_computation():
+    weights = class_weights([80, 10, 10], 'median_frequency', NAMES)
+    # median share 0.1: raw weights 0.125, 1, 1; expected weight 0.3.
+    assert weights == pytest.approx([0.125 / 0.3, 1 / 0.3, 1 / 0.3])
+    frequency = np.array([0.8, 0.1, 0.1])
+    assert float((frequency * weights).sum()) == pytest.approx(1.0)
+
+
+def test_refusals_name_the_problem():
+    with pytest.raises(ClassBalanceError, match="rule='inverse'"):
+        class_weights([1, 1, 1], 'inverse', NAMES)
+    with pytest.raises(ClassBalanceError, match=r"\['b'\] have no pixels"):
+        class_weights([5, 5, 0], 'median_frequency', NAMES)
+    with pytest.raises(ClassBalanceError, match='no labelled pixels'):
+        class_weights([0, 0, 0], 'inverse_log', NAMES)
+
+
+def _segmentation_set(root, maps, reduce_zero_label=False) -> BaseSegDataset:
+    for folder in ('img', 'ann'):
+        (root / folder).mkdir(parents=True)
+    for index, label in enumerate(maps):
+        Image.fromarray(np.zeros((*label.shape, 3), np.uint8)).save(
+            root / 'img' / f'{index}.png')
+        Image.fromarray(label).save(root / 'ann' / f'{index}.png')
+    return BaseSegDataset(
+        data_root=str(root), data_prefix=dict(img_path='img',
+                                              seg_map_path='ann'),
+        img_suffix='.png', seg_map_suffix='.png', lazy_init=False,
+        reduce_zero_label=reduce_zero_label, metainfo=dict(classes=NAMES))
+
+
+def test_pixel_counts_leave_out_the_ignore_index_and_follow_reduce_zero(
+        tmp_path):
+    first = np.array([[0, 0, 1], [2, 255, 0]], np.uint8)
+    second = np.array([[1, 1, 1], [3, 0, 255]], np.uint8)
+    dataset = _segmentation_set(tmp_path / 'plain', [first, second])
+    # Label 3 is outside the three classes, 255 is the ignore index.
+    assert pixel_class_counts(dataset, 3).tolist() == [4, 4, 1]
+    repeated = RepeatDataset(dataset, times=2)
+    assert pixel_class_counts(repeated, 3).tolist() == [8, 8, 2]
+    # reduce_zero_label: 0 becomes the ignore index, every label moves down.
+    reduced = _segmentation_set(tmp_path / 'reduced', [first, second],
+                                reduce_zero_label=True)
+    assert pixel_class_counts(reduced, 3).tolist() == [4, 1, 1]
