@@ -8,9 +8,10 @@ Two standard rules (``rule``):
 
 ``f_c`` is class ``c``'s share of the labelled (not ignored) pixels. Both are
 then scaled so that a pixel's expected weight ``sum_c f_c w_c`` is 1, the
-DLN's mean-1 convention: the weights change which pixels count, not the
-loss's overall scale (and so not the effective learning rate), which the
-unscaled rules would raise several-fold.
+DLN's mean-1 convention, so they read on the same scale as the weights an
+L2T run logs. mmseg's cross-entropy divides a class-weighted mean by the
+labels' weights, so there the scale cancels; a loss given an
+``avg_factor``, or summed, would otherwise grow several-fold.
 """
 import math
 from typing import Sequence
