@@ -52,11 +52,11 @@ def main(argv=None) -> int:
     except (LaunchError, ClassBalanceError) as error:
         print(f'class_weights.py: {error}', file=sys.stderr)
         return 2
-    total = counts.sum()
+    total = counts.pixels.sum()
     print(f'{args.rule} weights, {len(dataset)} training images '
           f'(expected weight per pixel 1)')
     print(f'{"class":<16}{"pixels":>12}{"share":>9}{"weight":>9}')
-    for name, count, weight in zip(names, counts, weights):
+    for name, count, weight in zip(names, counts.pixels, weights):
         print(f'{name:<16}{count:>12}{count / total:>9.4f}{weight:>9.4f}')
     print('class_weight=[' + ', '.join(f'{w:.4f}' for w in weights) + ']')
     return 0

@@ -5,7 +5,7 @@ import pytest
 from PIL import Image
 from tool_helpers import run_tool
 
-from l2t_mm.datasets.class_balance import class_weights
+from l2t_mm.datasets.class_balance import PixelCounts, class_weights
 from l2t_mm.datasets.shapes import SHAPES_CLASSES
 
 # The segmentation classes: background, then the shapes.
@@ -15,11 +15,14 @@ CLASSES = ('background', ) + SHAPES_CLASSES
 @pytest.mark.parametrize('rule', ['inverse_log', 'median_frequency'])
 def test_prints_the_rules_weights_for_the_training_labels(shapes_dataset,
                                                           rule):
-    counts = np.zeros(len(CLASSES), np.int64)
+    counts = PixelCounts(np.zeros(len(CLASSES), np.int64),
+                         np.zeros(len(CLASSES), np.int64))
     for path in sorted((shapes_dataset / 'ann_dir' / 'train').glob('*.png')):
         label = np.array(Image.open(path)).ravel()
-        counts += np.bincount(label[label < len(counts)],
-                              minlength=len(counts))
+        label = label[label < len(CLASSES)]
+        image = np.bincount(label, minlength=len(CLASSES))
+        counts.pixels += image
+        counts.pixels_of_its_images += (image > 0) * label.size
     result = run_tool('class_weights.py', 'configs/fcn_baseline.py',
                       '--data-root', str(shapes_dataset), '--rule', rule)
     assert result.returncode == 0, result.stderr[-3000:]
@@ -28,7 +31,7 @@ def test_prints_the_rules_weights_for_the_training_labels(shapes_dataset,
     assert line.startswith('class_weight=[')
     printed = [float(w) for w in line[len('class_weight=['):-1].split(',')]
     assert printed == pytest.approx(expected, abs=1e-4)
-    assert f'{CLASSES[-1]:<16}{counts[-1]:>12}' in result.stdout
+    assert f'{CLASSES[-1]:<16}{counts.pixels[-1]:>12}' in result.stdout
 
 
 def test_refuses_a_detection_config_with_one_line():
