@@ -12,7 +12,9 @@
 # Another dataset: rerun that and replace class_weight.
 # The loss is mmseg's CrossEntropyLoss; l2t_mm's subclass only lets
 # class_weight run on labels with the ignore index 255, where stock mmseg
-# 1.2 stops with IndexError (open-mmlab/mmsegmentation#3734).
+# 1.2 stops with IndexError (open-mmlab/mmsegmentation#3734). Its mean is
+# torch's weighted mean over the labelled pixels; the baseline's
+# (avg_non_ignore=False) divides by every pixel, the 1.2 % ignored ones too.
 _base_ = ['./fcn_baseline.py']
 custom_imports = dict(imports=['l2t_mm'], allow_failed_imports=False)
 

@@ -6,8 +6,10 @@
 Counts the labelled pixels of each class over the training set
 (``train_dataloader.dataset``) and prints, per class, the pixels, their
 share and the weight, then the ``class_weight=[...]`` to put in the loss
-(mmseg's ``CrossEntropyLoss(class_weight=...)``). The rules and the scaling
-(a pixel's expected weight is 1) are in :mod:`l2t_mm.datasets.class_balance`.
+(``ClassWeightedCrossEntropyLoss(class_weight=...)``: mmseg's own
+``CrossEntropyLoss`` stops on labels with the ignore index). The rules and
+the scaling (a pixel's expected weight is 1) are in
+:mod:`l2t_mm.datasets.class_balance`.
 configs/fcn_classweight.py was written with it. Exit code 2 with one line
 for a config or dataset it cannot use.
 """
@@ -23,7 +25,8 @@ from mmengine.registry import DATASETS, init_default_scope  # noqa: E402
 from l2t_mm.datasets.class_balance import (RULES,  # noqa: E402
                                            ClassBalanceError, class_weights,
                                            pixel_class_counts)
-from l2t_mm.utils.launch import (LaunchError, load_config,  # noqa: E402
+from l2t_mm.utils.launch import (LaunchError,  # noqa: E402
+                                 check_dataset_folders, load_config,
                                  relocate_data_root, task_of)
 
 
@@ -44,6 +47,7 @@ def main(argv=None) -> int:
                               'segmentation maps; this is a detection config')
         if args.data_root:
             relocate_data_root(cfg, args.data_root)
+        check_dataset_folders(cfg)
         init_default_scope(cfg.default_scope)
         dataset = DATASETS.build(cfg.train_dataloader.dataset)
         names = list(dataset.metainfo['classes'])

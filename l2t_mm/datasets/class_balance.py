@@ -28,7 +28,8 @@ ENET_C = 1.02  # ENet's constant: bounds a rare class's weight at 1/ln(1.02)
 
 
 class ClassBalanceError(ValueError):
-    """A rule that cannot be computed on the data; says which class."""
+    """A rule or a dataset the weights cannot be computed with; one line
+    that says what to change."""
 
 
 @dataclass
@@ -42,8 +43,9 @@ class PixelCounts:
 def pixel_class_counts(dataset, num_classes: int) -> PixelCounts:
     """Count ``dataset``'s segmentation maps as mmseg's ``LoadAnnotations``
     reads them (each sample's ``reduce_zero_label`` and ``label_map``
-    applied); labels outside ``[0, num_classes)``, the ignore index among
-    them, are not counted. ``dataset`` is any mmengine dataset whose
+    applied; decoded with its default backend, not the pipeline's); labels
+    outside ``[0, num_classes)``, the ignore index among them, are not
+    counted. ``dataset`` is any mmengine dataset whose
     ``get_data_info`` gives ``seg_map_path`` (wrappers such as
     ``RepeatDataset`` included)."""
     pixels = np.zeros(num_classes, dtype=np.int64)
@@ -53,7 +55,12 @@ def pixel_class_counts(dataset, num_classes: int) -> PixelCounts:
         if 'seg_map_path' not in info:
             raise ClassBalanceError(
                 f'sample {index} of the dataset has no seg_map_path: class '
-                'weights are counted from segmentation maps')
+                'weights are counted from segmentation maps; point '
+                'train_dataloader.dataset at a segmentation dataset (a '
+                'BaseSegDataset with data_prefix.seg_map_path)')
+        # A new reader per sample: mmseg's caches the first sample's
+        # reduce_zero_label and asserts every later one matches it, which
+        # the parts of a ConcatDataset need not.
         label = LoadAnnotations()(info)['gt_seg_map']
         label = label[label < num_classes]
         image = np.bincount(label, minlength=num_classes)

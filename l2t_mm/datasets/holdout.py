@@ -4,7 +4,6 @@ trains on (docs/method.md, "Held-out data")."""
 from typing import List, Union
 
 import torch
-from mmengine.dataset import BaseDataset
 from mmengine.registry import DATASETS
 from torch.utils.data import Dataset
 
@@ -65,7 +64,9 @@ class HoldoutDataset(Dataset):
 
     def get_data_info(self, index: int) -> dict:
         """mmengine/mmdet samplers and tools read raw infos through this."""
-        if not isinstance(self.dataset, BaseDataset):
-            raise TypeError('HoldoutDataset.get_data_info needs an mmengine '
-                            'BaseDataset inside')
+        if not hasattr(self.dataset, 'get_data_info'):
+            raise TypeError(
+                'HoldoutDataset.get_data_info: the dataset inside '
+                f'({type(self.dataset).__name__}) has no get_data_info; wrap '
+                'an mmengine BaseDataset or one of its wrappers')
         return self.dataset.get_data_info(self.indices[index])

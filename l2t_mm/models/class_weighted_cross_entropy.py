@@ -7,8 +7,11 @@ pixel labelled 255 (the ignore index of every mmseg dataset) is out of
 range, so training stops with ``IndexError`` (open-mmlab/mmsegmentation
 #3734, #3831; unfixed upstream). ``ClassWeightedCrossEntropyLoss`` is that
 loss with the denominator computed by :func:`class_weight_denominator`,
-which gives an ignored label no weight: the same value as stock wherever
-stock runs, and torch's own weighted mean where it crashed.
+which gives a label without a class weight none: the same value as stock
+wherever stock runs, and where it crashed torch's own weighted mean, the
+ignored pixels left out of the denominator even under
+``avg_non_ignore=False`` (they have no class weight to count with). A
+batch with every pixel ignored gives 0 (torch: NaN).
 """
 from typing import Optional
 
@@ -36,6 +39,7 @@ class ClassWeightedCrossEntropyLoss(CrossEntropyLoss):
                 and not self.use_mask and reduction == 'mean'
                 and avg_factor is None):
             avg_factor = class_weight_denominator(
-                label, self.class_weight, ignore_index, self.avg_non_ignore)
+                label, self.class_weight, ignore_index, self.avg_non_ignore,
+                cls_score.dtype)
         return super().forward(cls_score, label, weight, avg_factor,
                                reduction_override, ignore_index, **kwargs)

@@ -198,17 +198,21 @@ class MMDetSigmoidCrossEntropyReader(MMDetSoftmaxCrossEntropyReader):
 
 def class_weight_denominator(label: Tensor, class_weight: Sequence[float],
                              ignore_index: Optional[int],
-                             avg_non_ignore: bool) -> Tensor:
+                             avg_non_ignore: bool,
+                             dtype: torch.dtype) -> Tensor:
     """The sum of the labels' class weights, mmseg's denominator of a
     class-weighted mean: ignored labels count 0 under ``avg_non_ignore``,
-    and labels outside the classes (the ignore index 255) always, since
-    they have no class weight."""
-    weights = torch.as_tensor(class_weight, dtype=torch.float32,
-                              device=label.device)
-    in_range = (label >= 0) & (label < weights.numel())
-    label_weights = torch.where(
-        in_range, weights[label.clamp(0, weights.numel() - 1)],
-        weights.new_zeros(()))
+    and labels with no class weight (the ignore index 255), where stock
+    raises IndexError, always. Negative labels index from the end, as in
+    stock; the weights are rounded to the prediction's ``dtype``, as in the
+    numerator, and summed in at least float32."""
+    weights = torch.as_tensor(class_weight, device=label.device).to(dtype)
+    weights = weights.to(torch.promote_types(dtype, torch.float32))
+    classes = weights.numel()
+    has_weight = (label >= -classes) & (label < classes)
+    label_weights = torch.where(has_weight,
+                                weights[label.where(has_weight, 0)],
+                                weights.new_zeros(()))
     if avg_non_ignore and ignore_index is not None:
         label_weights = label_weights.masked_fill(label == ignore_index, 0)
     return label_weights.sum()
@@ -232,7 +236,8 @@ class MMSegSoftmaxCrossEntropyReader(StockReader):
             return label.numel() - ignored
         return class_weight_denominator(label, self.loss.class_weight,
                                         ignore_index,
-                                        self.loss.avg_non_ignore)
+                                        self.loss.avg_non_ignore,
+                                        call.pred.dtype)
 
 
 class MMSegSigmoidCrossEntropyReader(StockReader):

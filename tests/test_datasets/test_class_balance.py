@@ -4,10 +4,11 @@ import math
 
 import numpy as np
 import pytest
-from mmengine.dataset import RepeatDataset
+from mmengine.dataset import ConcatDataset, RepeatDataset
 from mmseg.datasets import BaseSegDataset
 from PIL import Image
 
+from l2t_mm.datasets import HoldoutDataset
 from l2t_mm.datasets.class_balance import (ClassBalanceError, PixelCounts,
                                            class_weights, pixel_class_counts)
 
@@ -49,18 +50,24 @@ def test_refusals_name_the_problem():
         class_weights(_counts([0, 0, 0]), 'inverse_log', NAMES)
 
 
-def _segmentation_set(root, maps, reduce_zero_label=False) -> BaseSegDataset:
+class _ThreeClassSet(BaseSegDataset):
+    """A dataset class with its own classes, so a subset gets a label map."""
+    METAINFO = dict(classes=NAMES)
+
+
+def _segmentation_set(root, maps, reduce_zero_label=False,
+                      classes=NAMES) -> BaseSegDataset:
     for folder in ('img', 'ann'):
         (root / folder).mkdir(parents=True)
     for index, label in enumerate(maps):
         Image.fromarray(np.zeros((*label.shape, 3), np.uint8)).save(
             root / 'img' / f'{index}.png')
         Image.fromarray(label).save(root / 'ann' / f'{index}.png')
-    return BaseSegDataset(
+    return _ThreeClassSet(
         data_root=str(root), data_prefix=dict(img_path='img',
                                               seg_map_path='ann'),
         img_suffix='.png', seg_map_suffix='.png', lazy_init=False,
-        reduce_zero_label=reduce_zero_label, metainfo=dict(classes=NAMES))
+        reduce_zero_label=reduce_zero_label, metainfo=dict(classes=classes))
 
 
 def test_pixel_counts_leave_out_the_ignore_index_and_follow_reduce_zero(
@@ -81,3 +88,22 @@ def test_pixel_counts_leave_out_the_ignore_index_and_follow_reduce_zero(
     counts = pixel_class_counts(reduced, 3)
     assert counts.pixels.tolist() == [4, 1, 1]
     assert counts.pixels_of_its_images.tolist() == [6, 2, 4]
+
+
+def test_pixel_counts_through_wrappers_and_a_label_map(tmp_path):
+    first = np.array([[0, 0, 1], [2, 255, 0]], np.uint8)
+    second = np.array([[1, 1, 1], [3, 0, 255]], np.uint8)
+    dataset = _segmentation_set(tmp_path / 'plain', [first, second])
+    concatenated = ConcatDataset([dataset, dataset])
+    assert pixel_class_counts(concatenated, 3).pixels.tolist() == [8, 8, 2]
+    # A Holdout over a wrapper (RepeatDataset is no BaseDataset).
+    held = HoldoutDataset(RepeatDataset(dataset, times=3), fraction=0.5,
+                          split='train')
+    per_map = {0: np.array([3, 1, 1]), 1: np.array([1, 3, 0])}
+    expected = sum(per_map[index % 2] for index in held.indices)
+    assert pixel_class_counts(held, 3).pixels.tolist() == expected.tolist()
+    # Class subset 'background', 'b': mmseg maps b (2) to 1, 'a' to 255.
+    subset = _segmentation_set(tmp_path / 'subset', [first, second],
+                               classes=('background', 'b'))
+    assert subset.label_map == {0: 0, 1: 255, 2: 1}
+    assert pixel_class_counts(subset, 2).pixels.tolist() == [4, 1]

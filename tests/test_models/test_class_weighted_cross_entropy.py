@@ -47,13 +47,27 @@ def test_is_torchs_weighted_mean_on_labels_with_the_ignore_index(
         stock(logits, labels, ignore_index=255)
 
 
+# Ignore indices stock runs with: 255 on labels without it, a class index
+# (its pixels count under avg_non_ignore=False), and -1, which stock's
+# class_weight[label] reads from the end.
+IGNORED_LABELS = {'255 absent': (255, None), 'class 2': (2, 2),
+                  'negative': (-1, -1)}
+
+
+@pytest.mark.parametrize('dtype', [torch.float32, torch.float64])
+@pytest.mark.parametrize('ignored', list(IGNORED_LABELS))
 @pytest.mark.parametrize('avg_non_ignore', [False, True])
 @pytest.mark.parametrize('call', [
     dict(), dict(avg_factor=7.0), dict(reduction_override='sum'),
     dict(reduction_override='none'), dict(weight='pixels')
 ])
-def test_equals_stock_wherever_stock_runs(avg_non_ignore, call):
+def test_equals_stock_wherever_stock_runs(avg_non_ignore, call, ignored,
+                                          dtype):
     logits, labels = _logits_and_labels(ignored=False)
+    logits = logits.to(dtype)
+    ignore_index, written = IGNORED_LABELS[ignored]
+    if written is not None:
+        labels[:, 0] = written
     if call.get('weight') == 'pixels':
         call = dict(weight=torch.rand(2, 5, 5,
                                       generator=torch.Generator()
@@ -61,9 +75,10 @@ def test_equals_stock_wherever_stock_runs(avg_non_ignore, call):
     ours = _loss('ClassWeightedCrossEntropyLoss',
                  avg_non_ignore=avg_non_ignore)
     stock = _loss('CrossEntropyLoss', avg_non_ignore=avg_non_ignore)
-    torch.testing.assert_close(
-        ours(logits, labels, ignore_index=255, **call),
-        stock(logits, labels, ignore_index=255, **call))
+    expected = stock(logits, labels, ignore_index=ignore_index, **call)
+    actual = ours(logits, labels, ignore_index=ignore_index, **call)
+    assert actual.dtype == expected.dtype
+    torch.testing.assert_close(actual, expected)
 
 
 def test_without_class_weight_it_is_stock():

@@ -34,8 +34,13 @@ def test_prints_the_rules_weights_for_the_training_labels(shapes_dataset,
     assert f'{CLASSES[-1]:<16}{counts.pixels[-1]:>12}' in result.stdout
 
 
-def test_refuses_a_detection_config_with_one_line():
-    result = run_tool('class_weights.py', 'configs/yolo_baseline.py')
+@pytest.mark.parametrize('args, message', [
+    (['configs/yolo_baseline.py'], 'this is a detection config'),
+    (['configs/fcn_baseline.py', '--data-root', 'absent/folder'],
+     "data_root='absent/folder/' does not exist"),
+])
+def test_refuses_with_one_line(args, message):
+    result = run_tool('class_weights.py', *args)
     assert result.returncode == 2
-    assert 'this is a detection config' in result.stderr
+    assert message in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1, result.stderr
