@@ -106,7 +106,7 @@ def teacher_record(teacher: nn.Module, teacher_cfg: dict,
         teacher=teacher.state_dict(),
         layout=[(name, int(numel)) for name, numel in layout],
         dlns={name: dict(type=type(dln).__name__,
-                         options=_plain(getattr(dln, 'input_options', {})),
+                         options=_plain(dln.input_options),
                          state={key: value.detach().cpu()
                                 for key, value in dln.state_dict().items()})
               for name, dln in dlns.items()},
@@ -341,7 +341,7 @@ def _dln_mismatch(saved: Optional[dict], dln: nn.Module) -> str:
     if saved['type'] != type(dln).__name__:
         return f'{saved["type"]} in the source, {type(dln).__name__} here'
     if 'options' in saved:  # records from before options were saved: shapes
-        own_options = getattr(dln, 'input_options', {})
+        own_options = dln.input_options
         for key in sorted(set(saved['options']) | set(own_options)):
             if saved['options'].get(key) != own_options.get(key):
                 return (f'{saved["type"]}.{key}={saved["options"].get(key)!r}'

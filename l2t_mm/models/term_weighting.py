@@ -45,6 +45,12 @@ class TermWeighting(nn.Module):
         super().__init__()
         self.max_terms = max_terms
 
+    @property
+    def input_options(self) -> dict:
+        """As ``WeightingDLN.input_options``: what φ reads beyond its
+        shapes. A term weighting reads the terms only."""
+        return {}
+
     def check_terms(self, term_names: List[str]) -> int:
         num_terms = len(term_names)
         if num_terms > self.max_terms:
