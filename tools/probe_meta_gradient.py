@@ -12,8 +12,8 @@ above: corrupted labels weighted down): each pair's own step, the sign of
 of Σ g/‖g‖ (one vote per pair); see l2t_mm/engine/meta_gradient_probe.py.
 The look-ahead steps at the optimizer's base lr with fresh momentum (set
 ``custom_hooks.N.lookahead_lr`` for the lr of a later point of the
-schedule). Needs a dataset with clean labels beside the noisy ones.
-Trains nothing.
+schedule); ℓ_val is the hook's own (``custom_hooks.N.val_loss``). Needs a
+dataset with clean labels beside the noisy ones. Trains nothing.
 """
 import argparse
 import json
@@ -154,12 +154,13 @@ def probe(runner, args) -> dict:
     report = probe_meta_gradients(
         model, partition, student_step, pairs, step_size=step_size,
         progress=args.progress, lookahead_steps=hook.lookahead_steps,
-        max_grad_norm=hook.lookahead_clip(runner))
+        max_grad_norm=hook.lookahead_clip(runner),
+        class_mean=hook.val_loss == 'class_mean')
     return dict(
         checkpoint=args.checkpoint, phi=phi_from, seed=args.seed,
         progress=args.progress, step_size=step_size,
         lookahead_lr=hook.lookahead_lr if hook.lookahead_lr else lrs,
-        teacher=hook.teacher_cfg.get('type'),
+        teacher=hook.teacher_cfg.get('type'), val_loss=hook.val_loss,
         mean_cosine=_finite_or_none(report.mean_cosine),
         batches=[dict(meta_grad_norm=float(batch.meta_grad.norm()),
                       val_loss=batch.val_loss,

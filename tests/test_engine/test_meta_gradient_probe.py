@@ -60,6 +60,22 @@ def test_probe_leaves_every_parameter_and_buffer_as_it_was(segmentor):
     assert -1 <= report.mean_cosine <= 1
 
 
+def test_probe_follows_the_class_mean_validation_loss(segmentor):
+    model, partition, batches = segmentor
+    params = dict(model.named_parameters())
+    step = StudentStep(None, {name: params[name]
+                              for name in partition.student}, lr=0.01)
+    pairs = [(batches[0], batches[1])]
+    stock, class_mean = (
+        probe_meta_gradients(model, partition, step, pairs, step_size=0.01,
+                             progress=0.0, class_mean=flag).batches[0]
+        for flag in (False, True))
+    # Another ℓ_val: another value (the pixel mean is mostly background)
+    # and another direction for φ.
+    assert class_mean.val_loss != pytest.approx(stock.val_loss, rel=1e-3)
+    assert not torch.allclose(class_mean.meta_grad, stock.meta_grad)
+
+
 def test_opposite_steps_rank_the_corrupted_pixels_oppositely(segmentor):
     model, partition, batches = segmentor
     params = dict(model.named_parameters())

@@ -38,6 +38,7 @@ def test_probe_reports_every_pair_from_identity(
     assert result.returncode == 0, result.stderr[-3000:]
     report = json.loads(out.read_text())
     assert report['phi'].startswith('at identity') and report['seed'] == 0
+    assert report['val_loss'] == 'stock'  # the hook's
     assert len(report['batches']) == 2
     modules = {'decode_head.loss_decode', 'auxiliary_head.loss_decode'}
     for batch in report['batches']:
@@ -48,6 +49,18 @@ def test_probe_reports_every_pair_from_identity(
     assert set(report['aggregate_auc']) == {'sum', 'vote'}
     assert '| own step weights corrupted down |' in result.stdout
     assert 'φ at identity' in result.stdout
+    # The hook's val_loss reaches the probe: the same pairs, another ℓ_val.
+    class_mean = tmp_path / 'class_mean.json'
+    result = run_tool(
+        'probe_meta_gradient.py', 'configs/fcn_l2t.py',
+        str(baseline_checkpoint), '--data-root', str(noisy_shapes_dataset),
+        '--batches', '2', '--work-dir', str(tmp_path / 'work'), '--out',
+        str(class_mean), *SMALL, 'custom_hooks.0.val_loss=class_mean')
+    assert result.returncode == 0, result.stderr[-3000:]
+    other = json.loads(class_mean.read_text())
+    assert other['val_loss'] == 'class_mean'
+    assert [batch['val_loss'] for batch in other['batches']] != [
+        batch['val_loss'] for batch in report['batches']]
 
 
 @pytest.mark.parametrize('extra, message', [
