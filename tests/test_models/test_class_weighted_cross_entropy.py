@@ -87,3 +87,15 @@ def test_without_class_weight_it_is_stock():
     stock = MODELS.build(dict(type='CrossEntropyLoss'))
     torch.testing.assert_close(ours(logits, labels, ignore_index=255),
                                stock(logits, labels, ignore_index=255))
+
+
+def test_l2t_loss_over_the_stock_loss_runs_where_the_stock_loss_stops():
+    # L2TLoss reads the stock loss per element and divides by the same
+    # class_weight_denominator, so wrapping needs no subclass.
+    logits, labels = _logits_and_labels(ignored=True)
+    wrapped = MODELS.build(dict(
+        type='L2TLoss',
+        loss=dict(type='CrossEntropyLoss', class_weight=CLASS_WEIGHT)))
+    ours = _loss('ClassWeightedCrossEntropyLoss')
+    torch.testing.assert_close(wrapped(logits, labels, ignore_index=255),
+                               ours(logits, labels, ignore_index=255))
