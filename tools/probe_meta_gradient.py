@@ -155,7 +155,7 @@ def probe(runner, args) -> dict:
         model, partition, student_step, pairs, step_size=step_size,
         progress=args.progress, lookahead_steps=hook.lookahead_steps,
         max_grad_norm=hook.lookahead_clip(runner),
-        class_mean=hook.val_loss == 'class_mean')
+        class_mean=hook.class_mean)
     return dict(
         checkpoint=args.checkpoint, phi=phi_from, seed=args.seed,
         progress=args.progress, step_size=step_size,

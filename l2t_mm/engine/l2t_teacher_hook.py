@@ -280,7 +280,7 @@ class L2TTeacherHook(Hook):
         # once instead of walking every module twice per iteration.
         self._loss_modules = dynamic_loss_modules(model)
         refuse_untaught_weightings(self._loss_modules)
-        if self.val_loss == 'class_mean':
+        if self.class_mean:
             refuse_class_mean_without_classes(self._loss_modules)
         self.partition = partition_parameters(model, self.lookahead_params)
         self.task = model_task(model)
@@ -398,7 +398,7 @@ class L2TTeacherHook(Hook):
             lookahead_steps=self.lookahead_steps,
             lookahead_max_grad_norm=self.lookahead_clip(runner),
             reduce_mean=_mean_over_ranks,
-            class_mean=self.val_loss == 'class_mean')
+            class_mean=self.class_mean)
         elapsed = time.perf_counter() - start
         hub = runner.message_hub
         hub.update_scalar(hub_key(TEACH_TIME), elapsed)
@@ -479,6 +479,12 @@ class L2TTeacherHook(Hook):
                 f'{type(runner.optim_wrapper.optimizer).__name__} '
                 'differentiably; it steps as ' + step.describe() + '.')
         return step
+
+    @property
+    def class_mean(self) -> bool:
+        """Whether ℓ_val is the class mean (``val_loss='class_mean'``): what
+        the teach step and the meta-gradient probe are told."""
+        return self.val_loss == 'class_mean'
 
     def lookahead_clip(self, runner) -> Optional[float]:
         """The total-norm clip of the look-ahead gradient under ``runner``'s
