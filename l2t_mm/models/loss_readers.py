@@ -293,9 +293,7 @@ class MaskCrossEntropyReader(StockReader):
         return shaped.mean()[None]
 
     def _check(self, call: StockCall) -> None:
-        ignore_index = call.get('ignore_index')
-        if ignore_index is None:
-            ignore_index = getattr(self.loss, 'ignore_index', None)
+        ignore_index = self.ignore_index(call)
         if ignore_index is not None:
             raise ValueError(
                 'L2TLoss: CrossEntropyLoss(use_mask=True) takes no '
