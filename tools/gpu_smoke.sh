@@ -29,8 +29,15 @@ from l2t_mm.utils.run_logs import read_scalars
 rows = read_scalars(sys.argv[1])
 teach = [row for row in rows if 'l2t/meta_grad_norm' in row]
 assert teach, 'no teach step was logged'
+# grad_norm is left out: AMP's loss scaler starts high and skips the steps
+# whose gradients overflow, which mmengine logs as grad_norm nan (stock
+# YOLOv3 with --amp logs nan for all 20 iterations, with or without L2T).
+# Every other value, the DLN weights and the teach step's included, must
+# be finite.
 for row in rows:
     for key, value in row.items():
+        if key == 'grad_norm':
+            continue
         assert not isinstance(value, float) or math.isfinite(value), (key,
                                                                      row)
 print(f'{sys.argv[1]}: {len(teach)} rows with a teach step, all finite')

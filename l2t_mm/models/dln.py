@@ -109,11 +109,20 @@ class ScoreMLP(nn.Module):
         return self.max_score * torch.tanh(score / self.max_score)
 
 
+def at_least_float32(tensor: Tensor) -> Tensor:
+    """``tensor`` in float32 if it is in a narrower float type. Under AMP
+    the DLN's layers run in float16, whose largest value (65504) is below
+    the element count of one segmentation batch: counts, sums and the
+    normalisation must not be taken in it."""
+    return tensor.to(torch.promote_types(tensor.dtype, torch.float32))
+
+
 def normalise_log_weights(scores: Tensor, valid: Tensor) -> Tensor:
     """Weights ``exp(score)`` scaled to mean 1 over valid elements, computed
-    in log space: the DLN redistributes the loss between elements instead
-    of changing its overall scale, and the weights can neither all vanish
-    (the largest is at least 1) nor overflow."""
+    in log space (and in at least float32): the DLN redistributes the loss
+    between elements instead of changing its overall scale, and the weights
+    can neither all vanish (the largest is at least 1) nor overflow."""
+    scores = at_least_float32(scores)
     mask = valid.to(torch.bool)
     count = mask.sum().clamp(min=1).to(scores.dtype)
     masked = scores.masked_fill(~mask, float('-inf'))
@@ -126,7 +135,9 @@ def normalise_log_weights(scores: Tensor, valid: Tensor) -> Tensor:
 def standardise(values: Tensor, valid: Tensor, limit: float = 5.0) -> Tensor:
     """``values`` standardised over the valid elements of this call (clamped
     to ±``limit``): the DLN sees how large an element's loss is relative to
-    the others, whatever the loss's scale at this point of training."""
+    the others, whatever the loss's scale at this point of training. In
+    at least float32 (:func:`at_least_float32`)."""
+    values = at_least_float32(values)
     mask = valid.to(values.dtype)
     mean = masked_mean(values, mask)
     std = masked_mean((values - mean).square(), mask).sqrt()

@@ -36,7 +36,10 @@ class WeightStats:
             selected = selected[mask]
         if selected.numel() == 0:
             return
-        total, count = selected.sum(), selected.numel()
+        # in float16 (AMP) the sum of a segmentation batch overflows
+        total = selected.sum(
+            dtype=torch.promote_types(selected.dtype, torch.float32))
+        count = selected.numel()
         low, high = selected.min(), selected.max()
         if self._sum is None:
             self._sum, self._count, self._min, self._max = (total, count, low,

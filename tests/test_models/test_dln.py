@@ -86,6 +86,40 @@ def test_dln_keeps_the_dtype_and_lookahead_step_the_device():
     assert ahead['w'].device.type == 'meta'
 
 
+def test_weights_stay_mean_one_under_float16_autocast():
+    """Under AMP the DLN's layers run in float16, whose largest value
+    (65504) is below the pixel count of one segmentation batch: the weights
+    and their logged mean must still be finite and of mean 1 (on a GPU
+    they were inf from the first iteration)."""
+    import torch.nn.functional as F
+
+    from l2t_mm.models import WeightingDLN
+    from l2t_mm.models.elementwise import describe_elements
+    from l2t_mm.models.weight_record import DLNRecord
+    torch.manual_seed(0)
+    dln = WeightingDLN()
+    with torch.no_grad():
+        dln.mlp.fc1.weight[16:].mul_(1.1)  # scores that differ by element
+    logits = torch.randn(2, 7, 200, 200)  # 80,000 pixels
+    labels = torch.randint(0, 7, (2, 200, 200))
+    shaped = {}
+    for amp in (False, True):
+        record = DLNRecord()
+        with torch.autocast('cpu', dtype=torch.float16, enabled=amp):
+            values = F.cross_entropy(logits, labels, reduction='none')
+            shaped[amp] = dln(
+                describe_elements(logits, labels, values, False, 0.5),
+                record=record)
+        weights = shaped[amp] / values
+        assert torch.isfinite(weights).all(), amp
+        assert weights.std() > 1e-3  # not the identity: the test bites
+        assert abs(float(weights.mean()) - 1) < 1e-4, amp
+        assert abs(float(record.summary()['mean']) - 1) < 1e-4, amp
+        assert 0 < float(record.hidden_slope()) <= 1, amp
+    torch.testing.assert_close(shaped[True], shaped[False], rtol=1e-2,
+                               atol=1e-3)
+
+
 def test_top_probability_is_the_predictions_own_top_answer():
     from l2t_mm.models.elementwise import describe_elements
     logits = torch.tensor([[2.0, 0.0, -1.0], [0.0, 3.0, 0.0],
