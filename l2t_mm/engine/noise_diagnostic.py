@@ -108,18 +108,6 @@ def _labels(loss: ElementwiseLoss) -> Tensor:
     return loss.positive  # class-index targets of a per-class sigmoid
 
 
-def _target_group(loss: ElementwiseLoss, labels: Tensor) -> Tensor:
-    """What the within-target AUC groups elements by: the class for softmax
-    losses, target > 0 for sigmoid ones (soft IoU targets of QFL/VFL/YOLOX
-    would otherwise put every positive in a group of its own), one group
-    for regression."""
-    if loss.kind == 'softmax':
-        return labels.long()
-    if loss.kind == 'sigmoid':
-        return (labels > 0).long()
-    return torch.zeros_like(labels, dtype=torch.long)
-
-
 def _record(model: nn.Module, tensors: Dict[str, Tensor], data: dict,
             progress: float) -> Dict[str, List]:
     records: Dict[str, List] = {}
@@ -160,7 +148,7 @@ def noise_reports(model: nn.Module, data: dict, clean_data: dict, *,
             values.append(loss.values.detach()[valid])
             weights.append((output[valid] / values[-1]))
             corrupted.append((labels != clean_labels)[valid])
-            targets.append(_target_group(loss, labels)[valid])
+            targets.append(loss.target_groups()[valid])
         if not values:
             continue
         values, weights, corrupted, targets = (

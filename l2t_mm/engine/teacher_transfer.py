@@ -23,6 +23,7 @@ A new run takes parts of it (:func:`apply_teacher_source`):
   (``DLN.input_options``) and shapes.
 """
 import difflib
+import inspect
 import pickle
 from pathlib import Path
 from typing import Dict, List, Optional, Sequence, Tuple
@@ -334,6 +335,14 @@ def _layout_difference(saved: Layout, own: Layout) -> str:
             'DLN parameters)')
 
 
+def _option_defaults(dln: nn.Module) -> dict:
+    """The constructor defaults of ``dln``'s input options."""
+    parameters = inspect.signature(type(dln).__init__).parameters
+    return {key: parameters[key].default for key in dln.input_options
+            if key in parameters
+            and parameters[key].default is not inspect.Parameter.empty}
+
+
 def _dln_mismatch(saved: Optional[dict], dln: nn.Module) -> str:
     """Why a saved DLN does not fit ``dln``; empty if it does."""
     if saved is None:
@@ -342,9 +351,11 @@ def _dln_mismatch(saved: Optional[dict], dln: nn.Module) -> str:
         return f'{saved["type"]} in the source, {type(dln).__name__} here'
     if 'options' in saved:  # records from before options were saved: shapes
         own_options = dln.input_options
-        for key in sorted(set(saved['options']) | set(own_options)):
-            if saved['options'].get(key) != own_options.get(key):
-                return (f'{saved["type"]}.{key}={saved["options"].get(key)!r}'
+        # A record from before an option existed was made with its default.
+        saved_options = dict(_option_defaults(dln), **saved['options'])
+        for key in sorted(set(saved_options) | set(own_options)):
+            if saved_options.get(key) != own_options.get(key):
+                return (f'{saved["type"]}.{key}={saved_options.get(key)!r}'
                         f' in the source, {own_options.get(key)!r} here')
     own = dln.state_dict()
     difference = _first_difference(_shapes(saved['state'], saved['state']),

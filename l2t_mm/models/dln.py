@@ -41,6 +41,22 @@ class ElementwiseLoss:
     pred: Tensor  # the raw prediction (logits for classification kinds)
     target: Tensor
 
+    def target_groups(self) -> Tensor:
+        """Which elements share a target, as a long tensor of the values'
+        shape: the class for softmax losses, target > 0 (positive or
+        negative) for sigmoid ones (soft IoU targets of QFL/VFL/YOLOX would
+        otherwise put every positive in a group of its own), one group for
+        regression. Elements within a group differ only in how the
+        prediction meets the same label, which is where a corrupted label
+        can show."""
+        if self.kind == 'softmax':
+            return self.target.long()
+        if self.kind == 'sigmoid':
+            labels = (self.target if self.target.shape == self.values.shape
+                      else self.positive)
+            return (labels.detach() > 0).long()
+        return torch.zeros_like(self.values, dtype=torch.long)
+
 
 def freeze_dln(module: nn.Module) -> None:
     """Keep DLN parameters out of the student's optimisation.
@@ -117,19 +133,42 @@ def at_least_float32(tensor: Tensor) -> Tensor:
     return tensor.to(torch.promote_types(tensor.dtype, torch.float32))
 
 
-def normalise_log_weights(scores: Tensor, valid: Tensor) -> Tensor:
+def normalise_log_weights(scores: Tensor, valid: Tensor,
+                          groups: Optional[Tensor] = None) -> Tensor:
     """Weights ``exp(score)`` scaled to mean 1 over valid elements, computed
     in log space (and in at least float32): the DLN redistributes the loss
     between elements instead of changing its overall scale, and the weights
-    can neither all vanish (the largest is at least 1) nor overflow."""
+    can neither all vanish (the largest is at least 1) nor overflow.
+
+    Given ``groups`` (a long tensor of the scores' shape), the mean is 1
+    within each group of valid elements instead, so the weights move loss
+    between elements of one group, never from one group to another. Invalid
+    elements then get weight 1.
+    """
     scores = at_least_float32(scores)
     mask = valid.to(torch.bool)
-    count = mask.sum().clamp(min=1).to(scores.dtype)
-    masked = scores.masked_fill(~mask, float('-inf'))
     if not mask.any():
         return torch.ones_like(scores)
-    log_mean = torch.logsumexp(masked.reshape(-1), 0) - count.log()
-    return torch.exp(scores - log_mean)
+    if groups is None:
+        count = mask.sum().to(scores.dtype)
+        masked = scores.masked_fill(~mask, float('-inf'))
+        log_mean = torch.logsumexp(masked.reshape(-1), 0) - count.log()
+        return torch.exp(scores - log_mean)
+    groups = torch.where(mask, groups.long(), 0)
+    selected, valid_scores = groups[mask], scores[mask]
+    num_groups = int(selected.max()) + 1
+    # Shift each group by its largest score (a constant per group cancels
+    # in the ratio) so that no group's sum underflows or overflows.
+    group_max = torch.full((num_groups, ), float('-inf'), dtype=scores.dtype,
+                           device=scores.device).scatter_reduce(
+                               0, selected, valid_scores.detach(), 'amax')
+    # Invalid elements are set to 0 before exp so that no inf or nan
+    # enters the backward pass through the masked branch.
+    shifted = torch.exp(torch.where(mask, scores - group_max[groups], 0))
+    sums = torch.zeros_like(group_max).index_add(0, selected, shifted[mask])
+    counts = torch.bincount(selected, minlength=num_groups)
+    means = torch.where(counts > 0, sums / counts.clamp(min=1), 1)
+    return torch.where(mask, shifted / means[groups], 1)
 
 
 def standardise(values: Tensor, valid: Tensor, limit: float = 5.0) -> Tensor:
@@ -156,8 +195,9 @@ class DLN(nn.Module):
 
     @property
     def input_options(self) -> dict:
-        """Options that decide what φ reads, beyond its shapes; a saved
-        teacher records them so a reuse that differs can name the key."""
+        """Options that decide what φ reads or what its output means,
+        beyond its shapes; a saved teacher records them so a reuse that
+        differs can name the key."""
         return {}
 
 
@@ -183,20 +223,38 @@ class WeightingDLN(DLN):
             alike to the DLN whenever their losses are equal; with it the
             two can be weighted apart. For sigmoid and regression losses it
             adds nothing the other inputs lack.
+        normalise_over: ``'all'`` (default): the weights have mean 1 over
+            the call's valid elements, so the DLN may move loss from one
+            class to another (from the background to the shapes, from the
+            negatives of a sigmoid head to its positives). ``'target'``:
+            mean 1 within the elements of each target
+            (:meth:`ElementwiseLoss.target_groups`), so every class (or
+            side of a sigmoid target) keeps the share of the loss the stock
+            loss gives it, and the DLN can only rank elements with the same
+            label, which is where a corrupted label differs from a clean
+            one.
     """
     base_features = 4  # z, confidence, positive, t/T
+    normalisations = ('all', 'target')
 
     def __init__(self, hidden_channels: int = 16,
-                 use_top_probability: bool = False) -> None:
+                 use_top_probability: bool = False,
+                 normalise_over: str = 'all') -> None:
         super().__init__()
         require_bool(use_top_probability, 'WeightingDLN.use_top_probability')
+        if normalise_over not in self.normalisations:
+            raise ValueError(
+                f'WeightingDLN.normalise_over must be one of '
+                f'{self.normalisations}, got {normalise_over!r}')
         self.use_top_probability = use_top_probability
+        self.normalise_over = normalise_over
         self.mlp = ScoreMLP(self.base_features + int(use_top_probability),
                             hidden_channels)
 
     @property
     def input_options(self) -> dict:
-        return dict(use_top_probability=self.use_top_probability)
+        return dict(use_top_probability=self.use_top_probability,
+                    normalise_over=self.normalise_over)
 
     def init_weights(self) -> None:
         self.mlp.init_weights()
@@ -212,7 +270,9 @@ class WeightingDLN(DLN):
             columns.append(loss.top)
         scores = self.mlp(torch.stack(columns, dim=-1), loss.valid,
                           record.slope if record is not None else None)
-        weights = normalise_log_weights(scores, loss.valid)
+        groups = (loss.target_groups() if self.normalise_over == 'target'
+                  else None)
+        weights = normalise_log_weights(scores, loss.valid, groups)
         if record is not None:
             record.add_element_weights(weights, loss)
         return weights * values

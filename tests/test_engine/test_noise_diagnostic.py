@@ -10,7 +10,7 @@ from mmseg.structures import SegDataSample
 from tool_helpers import REPO
 
 import l2t_mm  # noqa: F401
-from l2t_mm.engine.noise_diagnostic import _target_group, clean_labelled
+from l2t_mm.engine.noise_diagnostic import clean_labelled
 from l2t_mm.models.dln import ElementwiseLoss
 
 
@@ -83,11 +83,11 @@ def _elementwise(kind, target):
 
 def test_within_target_groups_are_discrete_for_every_loss_kind():
     soft = torch.tensor([0.0, 0.31, 0.0, 0.87])  # QFL/VFL/YOLOX IoU targets
-    assert _target_group(_elementwise('sigmoid', soft), soft).tolist() == \
+    assert _elementwise('sigmoid', soft).target_groups().tolist() == \
         [0, 1, 0, 1]
     classes = torch.tensor([3, 0, 3, 6])
-    assert _target_group(_elementwise('softmax', classes),
-                         classes).tolist() == [3, 0, 3, 6]
+    assert _elementwise('softmax', classes).target_groups().tolist() == \
+        [3, 0, 3, 6]
     boxes = torch.tensor([1.5, -0.2, 7.0])
-    assert _target_group(_elementwise('regression', boxes),
-                         boxes).tolist() == [0, 0, 0]
+    assert _elementwise('regression', boxes).target_groups().tolist() == \
+        [0, 0, 0]

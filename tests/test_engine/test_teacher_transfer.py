@@ -264,6 +264,18 @@ def test_no_matching_dln_is_refused_and_changes_nothing():
         _apply(older, top, parts=('dln', ))
     summary, _, _ = _apply(older, ToyClassifier(), parts=('dln', ))
     assert 'loaded 1/1 DLNs (loss_cls)' in summary
+    # Saved before normalise_over existed: made with its default, 'all'.
+    before_option = copy.deepcopy(source)
+    for saved in before_option['dlns'].values():
+        del saved['options']['normalise_over']
+    summary, _, _ = _apply(before_option, ToyClassifier(), parts=('dln', ))
+    assert 'loaded 1/1 DLNs (loss_cls)' in summary
+    per_target = ToyClassifier(dln=dict(type='WeightingDLN',
+                                        normalise_over='target'))
+    with pytest.raises(TeacherSourceError,
+                       match=r"loss_cls \(WeightingDLN.normalise_over='all' "
+                       r"in the source, 'target' here\)"):
+        _apply(before_option, per_target, parts=('dln', ))
     logit = ToyClassifier(dln=dict(type='LogitDLN'))
     with pytest.raises(TeacherSourceError,
                        match=r'loss_cls \(WeightingDLN in the source, '

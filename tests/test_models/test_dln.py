@@ -182,3 +182,98 @@ def test_use_top_probability_must_be_a_bool():
     with pytest.raises(ValueError, match='WeightingDLN.use_top_probability '
                        "must be True or False, got 'yes'"):
         WeightingDLN(use_top_probability='yes')
+
+
+def test_weights_have_mean_one_within_each_group():
+    valid = torch.tensor([True, True, True, True, True, False, True])
+    groups = torch.tensor([0, 0, 2, 2, 2, 2, 255])  # 255 only once, valid
+    for scores in (torch.tensor([0.0, 1.0, -3.0, 0.5, 3.0, 9.0, 2.0]),
+                   torch.tensor([-1e4, 1e4, -1e4, 0.0, 1e4, 0.0, -1e4])):
+        weights = normalise_log_weights(scores, valid, groups)
+        assert torch.isfinite(weights).all()
+        for group in (0, 2, 255):
+            members = valid & (groups == group)
+            torch.testing.assert_close(weights[members].mean(),
+                                       torch.tensor(1.0))
+        assert weights[~valid].eq(1).all()
+    # Within a group the order of the weights is the order of the scores.
+    scores = torch.tensor([0.0, 1.0, -3.0, 0.5, 3.0, 9.0, 2.0])
+    weights = normalise_log_weights(scores, valid, groups)
+    assert weights[0] < weights[1] and weights[2] < weights[3] < weights[4]
+    # The same scores normalised over all elements move loss between groups.
+    overall = normalise_log_weights(scores, valid)
+    assert abs(float(overall[valid & (groups == 2)].mean()) - 1) > 0.1
+
+
+def test_grouped_normalisation_passes_a_finite_gradient():
+    """The masked branches hold inf (a group without valid elements) in
+    the forward pass; none may reach the backward pass."""
+    scores = torch.tensor([0.5, -1.0, 2.0, 0.0], requires_grad=True)
+    valid = torch.tensor([True, True, True, False])
+    groups = torch.tensor([1, 1, 3, 0])  # group 0: only an invalid element
+    weights = normalise_log_weights(scores, valid, groups)
+    (weights * torch.tensor([1.0, 2.0, 3.0, 4.0])).sum().backward()
+    assert torch.isfinite(scores.grad).all()
+    assert scores.grad[0] != 0 and scores.grad[3] == 0
+    # A one-element group's weight is 1 whatever its score.
+    assert scores.grad[2] == 0 and weights[2] == 1
+
+
+def test_target_normalisation_keeps_each_class_share_of_the_loss():
+    """``normalise_over='target'``: the DLN ranks pixels within a label;
+    the loss each class gets is the stock loss's, so it cannot weight one
+    class against another (section 12 of the easy regime: a class-level
+    weighting that swamped the within-label ranking)."""
+    import torch.nn.functional as F
+
+    from l2t_mm.models import WeightingDLN
+    from l2t_mm.models.elementwise import describe_elements
+    torch.manual_seed(0)
+    logits = torch.randn(2, 4, 16, 16) * 3
+    logits[:, 0] += 3  # class 0 is easy: its pixels have the lowest losses
+    labels = torch.randint(0, 4, (2, 16, 16))
+    labels[0, :2] = 255  # ignored
+    values = F.cross_entropy(logits, labels, reduction='none',
+                             ignore_index=255)
+    elements = describe_elements(logits, labels, values, False, 0.5)
+    per_target = WeightingDLN(hidden_channels=4, normalise_over='target')
+    overall = WeightingDLN(hidden_channels=4)
+    for dln in (per_target, overall):
+        assert torch.equal(dln(elements), values)  # identity at init
+        with torch.no_grad():  # score = tanh(hardness): hard pixels up
+            half = dln.mlp.fc1.out_features // 2
+            dln.mlp.fc1.weight.zero_()
+            dln.mlp.fc1.weight[:half, 0] = 1.0
+    weights = per_target(elements) / values
+    valid = elements.valid
+    for label in range(4):
+        members = valid & (labels == label)
+        torch.testing.assert_close(weights[members].mean(), torch.tensor(1.))
+    assert weights[valid].std() > 0.2  # it does weight within a label
+    shaped = overall(elements) / values
+    class_means = [float(shaped[valid & (labels == label)].mean())
+                   for label in range(4)]
+    assert max(class_means) - min(class_means) > 0.3
+
+
+def test_target_groups_of_class_index_losses():
+    """Groups from the loss's own description (the soft-target and
+    regression cases: tests/test_engine/test_noise_diagnostic.py)."""
+    from l2t_mm.models.elementwise import describe_elements
+    labels = torch.tensor([2, 0, 255])
+    softmax = describe_elements(torch.randn(3, 3), labels,
+                                torch.tensor([1.0, 1.0, 0.0]), False, 0.)
+    assert torch.equal(softmax.target_groups(), labels)
+    # Sigmoid with class-index targets (index 3 = background): positive or
+    # not, per class column.
+    sigmoid = describe_elements(torch.randn(2, 3), torch.tensor([1, 3]),
+                                torch.ones(2, 3), True, 0.)
+    assert torch.equal(sigmoid.target_groups(),
+                       torch.tensor([[0, 1, 0], [0, 0, 0]]))
+
+
+def test_normalise_over_must_be_a_known_value():
+    from l2t_mm.models import WeightingDLN
+    with pytest.raises(ValueError, match=r"WeightingDLN.normalise_over must "
+                       r"be one of \('all', 'target'\), got 'class'"):
+        WeightingDLN(normalise_over='class')

@@ -456,17 +456,23 @@ def test_differentiable_twice_in_lookahead(name, index):
     assert torch.isfinite(pred.grad).all()
 
 
+DLN_OPTIONS = dict(top=dict(use_top_probability=True),
+                   per_target=dict(normalise_over='target'))
+
+
+@pytest.mark.parametrize('option', sorted(DLN_OPTIONS))
 @pytest.mark.parametrize('name, index', FIRST_CALLS,
                          ids=[f'{n}-{i}' for n, i in FIRST_CALLS])
-def test_top_probability_input_works_for_every_loss(name, index):
-    """``WeightingDLN(use_top_probability=True)`` reads ``top`` of every
-    loss kind: identity at init, finite once its φ is moved."""
+def test_dln_options_work_for_every_loss(name, index, option):
+    """``WeightingDLN``'s options work on every loss kind: the top-class
+    probability input reads ``top``, the per-target normalisation groups by
+    ``target_groups()``; identity at init, finite once φ is moved."""
     case = CASES[name][index]
     args, kwargs = next(iter(case.calls.values()))()
     expected, _ = _run(MODELS.build(case.cfg), args, kwargs)
     wrapped = MODELS.build(dict(
         type='L2TLoss', loss=case.cfg,
-        dln=dict(type='WeightingDLN', use_top_probability=True)))
+        dln=dict(type='WeightingDLN', **DLN_OPTIONS[option])))
     torch.testing.assert_close(_run(wrapped, args, kwargs)[0], expected,
                                rtol=1e-5, atol=1e-6)
     generator = torch.Generator().manual_seed(index)
