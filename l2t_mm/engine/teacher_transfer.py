@@ -349,14 +349,21 @@ def _dln_mismatch(saved: Optional[dict], dln: nn.Module) -> str:
         return 'not in the source'
     if saved['type'] != type(dln).__name__:
         return f'{saved["type"]} in the source, {type(dln).__name__} here'
-    if 'options' in saved:  # records from before options were saved: shapes
-        own_options = dln.input_options
-        # A record from before an option existed was made with its default.
-        saved_options = dict(_option_defaults(dln), **saved['options'])
-        for key in sorted(set(saved_options) | set(own_options)):
-            if saved_options.get(key) != own_options.get(key):
-                return (f'{saved["type"]}.{key}={saved_options.get(key)!r}'
-                        f' in the source, {own_options.get(key)!r} here')
+    own_options = dln.input_options
+    # A record from before an option existed was made with its default. A
+    # record from before options were saved at all may have set the
+    # options that existed then; the shapes of its state tell those.
+    defaults = _option_defaults(dln)
+    if 'options' in saved:
+        saved_options = dict(defaults, **saved['options'])
+        keys = set(saved_options) | set(own_options)
+    else:
+        keys = set(defaults) - set(getattr(dln, 'shape_options', ()))
+        saved_options = {key: defaults[key] for key in keys}
+    for key in sorted(keys):
+        if saved_options.get(key) != own_options.get(key):
+            return (f'{saved["type"]}.{key}={saved_options.get(key)!r}'
+                    f' in the source, {own_options.get(key)!r} here')
     own = dln.state_dict()
     difference = _first_difference(_shapes(saved['state'], saved['state']),
                                    _shapes(own, own))

@@ -140,10 +140,10 @@ def normalise_log_weights(scores: Tensor, valid: Tensor,
     between elements instead of changing its overall scale, and the weights
     can neither all vanish (the largest is at least 1) nor overflow.
 
-    Given ``groups`` (a long tensor of the scores' shape), the mean is 1
-    within each group of valid elements instead, so the weights move loss
-    between elements of one group, never from one group to another. Invalid
-    elements then get weight 1.
+    Given ``groups`` (integer ids of the scores' shape), the mean is 1
+    within each group of valid elements instead: every group keeps its
+    total weight, and the weights rank the elements within a group, never
+    one group against another. Invalid elements then get weight 1.
     """
     scores = at_least_float32(scores)
     mask = valid.to(torch.bool)
@@ -154,21 +154,24 @@ def normalise_log_weights(scores: Tensor, valid: Tensor,
         masked = scores.masked_fill(~mask, float('-inf'))
         log_mean = torch.logsumexp(masked.reshape(-1), 0) - count.log()
         return torch.exp(scores - log_mean)
-    groups = torch.where(mask, groups.long(), 0)
-    selected, valid_scores = groups[mask], scores[mask]
-    num_groups = int(selected.max()) + 1
+    # Group ids as indices 0..n-1 of the groups present among valid
+    # elements (ids may be negative or large); invalid elements join group
+    # 0 and are masked out below.
+    present, selected = torch.unique(groups[mask], return_inverse=True)
+    index = torch.zeros_like(groups, dtype=torch.long).masked_scatter(
+        mask, selected)
+    valid_scores = scores[mask]
     # Shift each group by its largest score (a constant per group cancels
     # in the ratio) so that no group's sum underflows or overflows.
-    group_max = torch.full((num_groups, ), float('-inf'), dtype=scores.dtype,
-                           device=scores.device).scatter_reduce(
-                               0, selected, valid_scores.detach(), 'amax')
-    # Invalid elements are set to 0 before exp so that no inf or nan
+    group_max = scores.new_full((present.numel(), ), float('-inf'))
+    group_max = group_max.scatter_reduce(0, selected, valid_scores.detach(),
+                                         'amax')
+    # Invalid elements are set to 0 before exp so that nothing large
     # enters the backward pass through the masked branch.
-    shifted = torch.exp(torch.where(mask, scores - group_max[groups], 0))
+    shifted = torch.exp(torch.where(mask, scores - group_max[index], 0))
     sums = torch.zeros_like(group_max).index_add(0, selected, shifted[mask])
-    counts = torch.bincount(selected, minlength=num_groups)
-    means = torch.where(counts > 0, sums / counts.clamp(min=1), 1)
-    return torch.where(mask, shifted / means[groups], 1)
+    means = sums / torch.bincount(selected, minlength=present.numel())
+    return torch.where(mask, shifted / means[index], 1)
 
 
 def standardise(values: Tensor, valid: Tensor, limit: float = 5.0) -> Tensor:
@@ -192,6 +195,7 @@ class DLN(nn.Module):
     own passes, nothing else).
     """
     teachable = True  # L2TTeacherHook adjusts the parameters
+    shape_options: tuple = ()  # see WeightingDLN.shape_options
 
     @property
     def input_options(self) -> dict:
@@ -229,13 +233,17 @@ class WeightingDLN(DLN):
             negatives of a sigmoid head to its positives). ``'target'``:
             mean 1 within the elements of each target
             (:meth:`ElementwiseLoss.target_groups`), so every class (or
-            side of a sigmoid target) keeps the share of the loss the stock
-            loss gives it, and the DLN can only rank elements with the same
-            label, which is where a corrupted label differs from a clean
-            one.
+            side of a sigmoid target) keeps its total weight: the DLN
+            cannot raise or lower a class as a whole, only rank elements
+            with the same label, which is where a corrupted label differs
+            from a clean one. (A class's weighted loss still changes by
+            Σ(w_i - 1)·l_i when the ranking follows the loss.)
     """
     base_features = 4  # z, confidence, positive, t/T
     normalisations = ('all', 'target')
+    # Input options the shapes of φ also tell (saved teachers from before
+    # options were recorded are checked on shapes for these).
+    shape_options = ('use_top_probability', )
 
     def __init__(self, hidden_channels: int = 16,
                  use_top_probability: bool = False,

@@ -276,6 +276,10 @@ def test_no_matching_dln_is_refused_and_changes_nothing():
                        match=r"loss_cls \(WeightingDLN.normalise_over='all' "
                        r"in the source, 'target' here\)"):
         _apply(before_option, per_target, parts=('dln', ))
+    with pytest.raises(TeacherSourceError,
+                       match=r"loss_cls \(WeightingDLN.normalise_over='all' "
+                       r"in the source, 'target' here\)"):
+        _apply(older, per_target, parts=('dln', ))
     logit = ToyClassifier(dln=dict(type='LogitDLN'))
     with pytest.raises(TeacherSourceError,
                        match=r'loss_cls \(WeightingDLN in the source, '

@@ -186,12 +186,13 @@ def test_use_top_probability_must_be_a_bool():
 
 def test_weights_have_mean_one_within_each_group():
     valid = torch.tensor([True, True, True, True, True, False, True])
-    groups = torch.tensor([0, 0, 2, 2, 2, 2, 255])  # 255 only once, valid
+    # Ids need not be contiguous nor positive; 255 has one valid element.
+    groups = torch.tensor([-1, -1, 2, 2, 2, 2, 255])
     for scores in (torch.tensor([0.0, 1.0, -3.0, 0.5, 3.0, 9.0, 2.0]),
                    torch.tensor([-1e4, 1e4, -1e4, 0.0, 1e4, 0.0, -1e4])):
         weights = normalise_log_weights(scores, valid, groups)
         assert torch.isfinite(weights).all()
-        for group in (0, 2, 255):
+        for group in (-1, 2, 255):
             members = valid & (groups == group)
             torch.testing.assert_close(weights[members].mean(),
                                        torch.tensor(1.0))
@@ -219,10 +220,10 @@ def test_grouped_normalisation_passes_a_finite_gradient():
     assert scores.grad[2] == 0 and weights[2] == 1
 
 
-def test_target_normalisation_keeps_each_class_share_of_the_loss():
+def test_target_normalisation_keeps_each_class_mean_weight_one():
     """``normalise_over='target'``: the DLN ranks pixels within a label;
-    the loss each class gets is the stock loss's, so it cannot weight one
-    class against another (section 12 of the easy regime: a class-level
+    each class keeps its total weight, so it cannot weight one class
+    against another as a whole (section 12 of the easy regime: a class-level
     weighting that swamped the within-label ranking)."""
     import torch.nn.functional as F
 

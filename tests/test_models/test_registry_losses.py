@@ -441,13 +441,21 @@ FIRST_CALLS = [(name, index) for name, cases in CASES.items()
                for index in range(len(cases))]
 
 
+DLN_OPTIONS = dict(default=dict(), top=dict(use_top_probability=True),
+                   per_target=dict(normalise_over='target'))
+
+
+@pytest.mark.parametrize('option', sorted(DLN_OPTIONS))
 @pytest.mark.parametrize('name, index', FIRST_CALLS,
                          ids=[f'{n}-{i}' for n, i in FIRST_CALLS])
-def test_differentiable_twice_in_lookahead(name, index):
-    """The teach step differentiates the look-ahead loss twice."""
+def test_differentiable_twice_in_lookahead(name, index, option):
+    """The teach step differentiates the look-ahead loss twice, with every
+    option of the DLN."""
     case = CASES[name][index]
     args, kwargs = next(iter(case.calls.values()))()
-    wrapped = MODELS.build(dict(type='L2TLoss', loss=case.cfg))
+    wrapped = MODELS.build(dict(
+        type='L2TLoss', loss=case.cfg,
+        dln=dict(type='WeightingDLN', **DLN_OPTIONS[option])))
     pred = args[0].clone().requires_grad_()
     with loss_context(dict(loss=wrapped), lookahead=True):
         value = wrapped(pred, *args[1:], **kwargs).sum()
@@ -456,11 +464,7 @@ def test_differentiable_twice_in_lookahead(name, index):
     assert torch.isfinite(pred.grad).all()
 
 
-DLN_OPTIONS = dict(top=dict(use_top_probability=True),
-                   per_target=dict(normalise_over='target'))
-
-
-@pytest.mark.parametrize('option', sorted(DLN_OPTIONS))
+@pytest.mark.parametrize('option', ['per_target', 'top'])
 @pytest.mark.parametrize('name, index', FIRST_CALLS,
                          ids=[f'{n}-{i}' for n, i in FIRST_CALLS])
 def test_dln_options_work_for_every_loss(name, index, option):
