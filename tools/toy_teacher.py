@@ -6,6 +6,7 @@ with each teacher, for every seed, and prints clean test loss, noise AUC
 share of teach steps that lowered the validation loss.
 
     python tools/toy_teacher.py --seeds 0 1 2 --out work_dirs/toy_teacher
+    python tools/toy_teacher.py --dln normalise_over=target  # a DLN option
 """
 import argparse
 import json
@@ -13,6 +14,7 @@ import statistics
 from dataclasses import asdict
 from pathlib import Path
 
+from mmengine.config import DictAction
 from mmengine.registry import init_default_scope
 
 from l2t_mm.testing.noisy_toy import make_problem, run_toy
@@ -33,6 +35,10 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument('--steps', type=int, default=200)
     parser.add_argument('--noise', type=float, default=0.4)
     parser.add_argument('--dln-lr', type=float, default=0.01)
+    parser.add_argument('--dln', nargs='+', action=DictAction, default={},
+                        metavar='KEY=VALUE',
+                        help='WeightingDLN options of every taught run, '
+                        'e.g. normalise_over=target use_top_probability=True')
     parser.add_argument('--out', type=Path, default=None,
                         help='folder for toy_teacher.json')
     return parser.parse_args()
@@ -41,12 +47,13 @@ def parse_args() -> argparse.Namespace:
 def main() -> None:
     args = parse_args()
     init_default_scope('mmdet')
+    dln = dict(type='WeightingDLN', **args.dln)
     rows = []
     for seed in args.seeds:
         problem = make_problem(seed, noise=args.noise)
         for name in args.teachers:
             result = run_toy(TEACHERS[name], seed, steps=args.steps,
-                             dln_lr=args.dln_lr, problem=problem)
+                             dln_lr=args.dln_lr, dln=dln, problem=problem)
             rows.append(dict(teacher=name, seed=seed, **asdict(result)))
     print(f'| teacher | clean test loss (seeds {args.seeds}) | noise AUC '
           '| val loss lower after update |')
