@@ -28,7 +28,7 @@ import torch.nn.functional as F
 from mmengine.structures import PixelData
 from torch import Tensor, nn
 
-from ..models.dln import ElementwiseLoss, WeightingDLN
+from ..models.dln import WeightingDLN
 from ..models.dynamic_loss_module import dynamic_loss_modules
 from ..models.noise_auc import noise_auc, noise_auc_within
 from .teach_step import model_loss
@@ -100,14 +100,6 @@ def _recording(modules: Dict[str, nn.Module],
             handle.remove()
 
 
-def _labels(loss: ElementwiseLoss) -> Tensor:
-    """What an element's label is, in the shape of its loss values."""
-    target = loss.target
-    if target.shape == loss.values.shape:
-        return target.detach()
-    return loss.positive  # class-index targets of a per-class sigmoid
-
-
 def _record(model: nn.Module, tensors: Dict[str, Tensor], data: dict,
             progress: float) -> Dict[str, List]:
     records: Dict[str, List] = {}
@@ -141,7 +133,7 @@ def noise_reports(model: nn.Module, data: dict, clean_data: dict, *,
         values, weights, corrupted, targets = [], [], [], []
         clean_calls = clean.get(name, [])
         for (loss, output), (clean_loss, _) in zip(calls, clean_calls):
-            labels, clean_labels = _labels(loss), _labels(clean_loss)
+            labels, clean_labels = loss.labels(), clean_loss.labels()
             if labels.shape != clean_labels.shape:
                 continue  # the head saw different elements: not comparable
             valid = loss.valid

@@ -41,6 +41,14 @@ class ElementwiseLoss:
     pred: Tensor  # the raw prediction (logits for classification kinds)
     target: Tensor
 
+    def labels(self) -> Tensor:
+        """What each element's label is, in the shape of its values: the
+        target, or for class-index targets of a per-class sigmoid loss,
+        whether the element's class column is the target's."""
+        if self.target.shape == self.values.shape:
+            return self.target.detach()
+        return self.positive
+
     def target_groups(self) -> Tensor:
         """Which elements share a target, as a long tensor of the values'
         shape: the class for softmax losses, target > 0 (positive or
@@ -50,11 +58,9 @@ class ElementwiseLoss:
         prediction meets the same label, which is where a corrupted label
         can show."""
         if self.kind == 'softmax':
-            return self.target.long()
+            return self.labels().long()
         if self.kind == 'sigmoid':
-            labels = (self.target if self.target.shape == self.values.shape
-                      else self.positive)
-            return (labels.detach() > 0).long()
+            return (self.labels() > 0).long()
         return torch.zeros_like(self.values, dtype=torch.long)
 
 
