@@ -14,6 +14,7 @@ from mmengine.registry import MODELS
 from torch import Tensor, nn
 
 from ..utils.checks import require_bool
+from ..utils.precision import at_least_float32
 from .weight_record import DLNRecord, WeightStats
 
 
@@ -129,14 +130,6 @@ class ScoreMLP(nn.Module):
         score = (F.linear(first, self.fc2.weight[:, :half])
                  - F.linear(second, self.fc2.weight[:, half:])).squeeze(-1)
         return self.max_score * torch.tanh(score / self.max_score)
-
-
-def at_least_float32(tensor: Tensor) -> Tensor:
-    """``tensor`` in float32 if it is in a narrower float type. Under AMP
-    the DLN's layers run in float16, whose largest value (65504) is below
-    the element count of one segmentation batch: counts, sums and the
-    normalisation must not be taken in it."""
-    return tensor.to(torch.promote_types(tensor.dtype, torch.float32))
 
 
 def normalise_log_weights(scores: Tensor, valid: Tensor,

@@ -21,6 +21,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from ..utils.precision import at_least_float32
 from .dln import ElementwiseLoss
 from .elementwise import describe_elements, reduce_loss
 
@@ -206,8 +207,8 @@ def class_weight_denominator(label: Tensor, class_weight: Sequence[float],
     raises IndexError, always. Negative labels index from the end, as in
     stock; the weights are rounded to the prediction's ``dtype``, as in the
     numerator, and summed in at least float32."""
-    weights = torch.as_tensor(class_weight, device=label.device).to(dtype)
-    weights = weights.to(torch.promote_types(dtype, torch.float32))
+    weights = at_least_float32(
+        torch.as_tensor(class_weight, device=label.device).to(dtype))
     classes = weights.numel()
     has_weight = (label >= -classes) & (label < classes)
     label_weights = torch.where(has_weight,

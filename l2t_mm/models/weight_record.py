@@ -12,6 +12,8 @@ from typing import TYPE_CHECKING, Dict, List, Optional, Tuple
 import torch
 from torch import Tensor
 
+from ..utils.precision import at_least_float32
+
 if TYPE_CHECKING:
     from .dln import ElementwiseLoss
 
@@ -37,8 +39,7 @@ class WeightStats:
         if selected.numel() == 0:
             return
         # in float16 (AMP) the sum of a segmentation batch overflows
-        total = selected.sum(
-            dtype=torch.promote_types(selected.dtype, torch.float32))
+        total = at_least_float32(selected).sum()
         count = selected.numel()
         low, high = selected.min(), selected.max()
         if self._sum is None:
