@@ -49,8 +49,8 @@ def _checkpoint_loader_left_as_found() -> Iterator[None]:
 
 
 def pytest_collection_modifyitems(items) -> None:
-    """Tests under tests/test_tools train through the tools in subprocesses
-    (minutes): the slow tier. Everything else is the fast tier."""
+    """Tests under tests/test_tools train through the tools in processes of
+    their own (minutes): the slow tier. Everything else is the fast tier."""
     for item in items:
         if 'test_tools' in item.path.parts:
             item.add_marker(pytest.mark.slow)

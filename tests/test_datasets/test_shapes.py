@@ -5,8 +5,6 @@ import hashlib
 import importlib.util
 import json
 import os
-import subprocess
-import sys
 from pathlib import Path
 from types import ModuleType
 from typing import Dict
@@ -20,6 +18,7 @@ from mmengine.registry import DATASETS, METRICS, init_default_scope
 from mmseg.datasets import BaseSegDataset
 from pycocotools import mask as mask_utils
 from pycocotools.coco import COCO
+from tool_helpers import run_tool
 
 from l2t_mm.datasets import shapes
 from l2t_mm.datasets.shapes import (SHAPES_CLASSES, SHAPES_PALETTE,
@@ -527,12 +526,9 @@ def test_fills_an_empty_out_folder(tmp_path: Path) -> None:
 
 def test_up_to_date_rerun_writes_nothing(shapes_dataset: Path) -> None:
     mtimes = {p: p.stat().st_mtime_ns for p in shapes_dataset.rglob('*')}
-    result = subprocess.run(
-        [sys.executable, str(MAKE_DATASET), '--out', str(shapes_dataset),
-         '--size', '128', '--num-train', '8', '--num-val', '4',
-         '--num-teach', '4', '--seed', '0'],
-        capture_output=True, text=True, cwd=REPO_ROOT,
-        env=dict(os.environ, PYTHONPATH=str(REPO_ROOT)))
+    result = run_tool('make_dataset.py', '--out', str(shapes_dataset),
+                      '--size', '128', '--num-train', '8', '--num-val', '4',
+                      '--num-teach', '4', '--seed', '0')
     assert result.returncode == 0, result.stderr
     assert 'up to date' in result.stdout
     assert {p: p.stat().st_mtime_ns
@@ -541,10 +537,9 @@ def test_up_to_date_rerun_writes_nothing(shapes_dataset: Path) -> None:
 
 
 def test_script_reports_unknown_option_on_one_line(tmp_path: Path) -> None:
-    result = subprocess.run(
-        [sys.executable, str(MAKE_DATASET), '--out', str(tmp_path / 'o'),
-         '--foo'], capture_output=True, text=True,
-        env=dict(os.environ, PYTHONPATH=str(REPO_ROOT)))
+    # A fresh interpreter: the one line must not come with import warnings.
+    result = run_tool('make_dataset.py', '--out', str(tmp_path / 'o'),
+                      '--foo', fresh=True)
     assert result.returncode == 2
     assert result.stderr == \
         'make_dataset.py: unknown option --foo; see --help\n'
