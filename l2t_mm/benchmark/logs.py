@@ -1,5 +1,6 @@
 """What a finished run's logs say: the task's metrics, time per iteration,
-the teach step's share of it, the noise AUCs of each DLN, and the curves."""
+the teach step's share of it, the noise AUCs of each DLN (at the last teach
+step and averaged over the run), and the curves."""
 import statistics
 from pathlib import Path
 from typing import Dict, List
@@ -7,6 +8,8 @@ from typing import Dict, List
 from ..engine.log_schema import NOISE_AUC_PREFIXES, TEACH_TIME, taught_in
 from ..utils.run_logs import read_per_class_iou, read_scalars
 from .schema import METRICS, WARMUP_ITERS
+
+RUN_MEAN = '_run_mean'  # suffix of a noise AUC's mean over the teach steps
 
 
 def robust_time_per_iter(times: List[float], window: int) -> float:
@@ -32,10 +35,12 @@ def summarise_rows(rows: List[dict], task: str, window: int) -> Dict:
             last_iter = row['iter']
         else:
             val_rows.append(dict(row, step=last_iter))
-    teach_times, previous_steps = [], 0
+    teach_times, teach_rows, previous_steps = [], [], 0
     for row in train_rows:
         steps = taught_in(row, previous_steps)
         teach_times.append(0.0 if steps is None else row[TEACH_TIME])
+        if steps is not None:
+            teach_rows.append(row)
         previous_steps = steps or previous_steps
     # IterTimerHook times an iteration from one after_train_iter to the next,
     # so a teach step is counted in the *next* iteration's time; the final
@@ -47,6 +52,8 @@ def summarise_rows(rows: List[dict], task: str, window: int) -> Dict:
     return dict(
         metrics=metrics,
         **{name: _last_per_module(train_rows, prefix)
+           for name, prefix in NOISE_AUC_PREFIXES.items()},
+        **{name + RUN_MEAN: _mean_per_module(teach_rows, prefix)
            for name, prefix in NOISE_AUC_PREFIXES.items()},
         time_per_iter_s=robust_time_per_iter(times, window),
         time_per_iter_mean_s=statistics.mean(times[WARMUP_ITERS:] or times),
@@ -67,6 +74,22 @@ def _last_per_module(rows: List[dict], prefix: str) -> Dict[str, float]:
             if key.startswith(prefix):
                 last[key[len(prefix):]] = value
     return last
+
+
+def _mean_per_module(teach_rows: List[dict],
+                     prefix: str) -> Dict[str, float]:
+    """Each DLN's mean under ``prefix`` over the rows in which a teach step
+    was applied (every teach step when the log interval is 1, as in the
+    benchmark's runs). A teacher whose direction flips can end at any AUC;
+    the mean says which way it weighted the corrupted elements for most of
+    the run."""
+    values = {}
+    for row in teach_rows:
+        for key, value in row.items():
+            if key.startswith(prefix):
+                values.setdefault(key[len(prefix):], []).append(value)
+    return {module: statistics.mean(points)
+            for module, points in values.items()}
 
 
 def summarise_run(work_dir: Path, task: str, window: int) -> Dict:

@@ -3,6 +3,7 @@ import statistics
 from typing import Dict, List, Optional
 
 from ..engine.log_schema import NOISE_AUC_PREFIXES
+from .logs import RUN_MEAN
 from .schema import METRICS
 
 COSTS = ('time_per_iter_s', 'time_per_iter_mean_s', 'peak_rss_mb',
@@ -10,12 +11,16 @@ COSTS = ('time_per_iter_s', 'time_per_iter_mean_s', 'peak_rss_mb',
 RATIOS = ('time_per_iter_s', 'peak_rss_mb')  # variant / baseline
 
 
-NOISE_AUCS = tuple(NOISE_AUC_PREFIXES)  # keys of a run summary
+# Keys of a run summary: the noise AUCs at the last teach step, then their
+# means over the run's teach steps.
+NOISE_AUCS = (*NOISE_AUC_PREFIXES, *(name + RUN_MEAN
+                                     for name in NOISE_AUC_PREFIXES))
 
 
 def classification_noise_auc(run: dict,
                              key: str = 'noise_auc') -> Optional[float]:
-    """The final noise AUC (``key``: plain or within-target) of the run's
+    """The noise AUC ``key`` (one of :data:`NOISE_AUCS`: plain or
+    within-target, last teach step or mean over the run) of the run's
     classification DLN (a detector's ``loss_cls``, a segmenter's decode
     head), the one whose labels the class flips corrupt; ``None`` without
     one."""

@@ -60,7 +60,8 @@ def _trained_together(runs: list, variant: str) -> bool:
 def markdown(report: dict) -> str:
     task = report['benchmark']['task']
     names = METRICS[task]
-    header = ['variant', 'seed', *names, 'noise AUC', 'within AUC', 's/iter',
+    header = ['variant', 'seed', *names, 'noise AUC', 'within AUC',
+              'noise AUC, run mean', 'within AUC, run mean', 's/iter',
               'teach share', 'peak RSS (MB)']
     lines = ['| ' + ' | '.join(header) + ' |',
              '|' + '---|' * len(header)]
@@ -98,7 +99,10 @@ def markdown(report: dict) -> str:
                  'blind; n/a without clean labels or teacher); within AUC: '
                  'the same among elements of one target (class, or '
                  'positive/negative), so it cannot be won by weighting '
-                 'whole targets.')
+                 'whole targets; run mean: their mean over the teach steps '
+                 'the log holds, which way the teacher weighted the '
+                 'corrupted labels for most of the run (a teacher whose '
+                 'direction flips can end at any value).')
     lines.append(f"s/iter is the median over windows of "
                  f"{report['benchmark']['timing_window']} iterations (one "
                  'teach interval) of their mean time.')

@@ -43,6 +43,12 @@ def test_summary_of_a_run():
                                   'coco/bbox_mAP_s': 0.0}
     assert summary['noise_auc'] == {'bbox_head.loss_cls': 0.8}
     assert summary['noise_auc_within'] == {'bbox_head.loss_cls': 0.55}
+    # Averaged over the rows where a teach step was applied (iterations 2,
+    # 4, 6), not over the rows that repeat the last value.
+    assert summary['noise_auc_run_mean'] == {
+        'bbox_head.loss_cls': pytest.approx(0.7)}
+    assert summary['noise_auc_within_run_mean'] == {
+        'bbox_head.loss_cls': 0.55}
     assert summary['teach_steps'] == 3
     # The last teach step is in no row's time: it is added to the last.
     assert summary['teach_time_share'] == pytest.approx(1.5 / 6.5)
@@ -62,6 +68,7 @@ def test_a_run_without_teaching_or_validation():
     assert summary['metrics'] == {'mIoU': None, 'aAcc': None}
     assert summary['noise_auc'] == {} and summary['curves']['val'] == []
     assert summary['noise_auc_within'] == {}
+    assert summary['noise_auc_run_mean'] == {}
 
 
 def test_summarise_run_reads_the_newest_run_and_per_class_iou(tmp_path):

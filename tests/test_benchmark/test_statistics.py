@@ -9,18 +9,21 @@ from l2t_mm.benchmark.statistics import (classification_noise_auc,
 
 
 def _run(variant, seed, miou, seconds, rss, share=0.0, noise_auc=None,
-         within=None):
+         within=None, run_mean=None):
     return dict(variant=variant, seed=seed,
                 metrics=dict(mIoU=miou, aAcc=None),
                 time_per_iter_s=seconds, time_per_iter_mean_s=seconds + 1,
                 peak_rss_mb=rss, teach_time_share=share,
-                noise_auc=noise_auc or {}, noise_auc_within=within or {})
+                noise_auc=noise_auc or {}, noise_auc_within=within or {},
+                noise_auc_run_mean=run_mean or {},
+                noise_auc_within_run_mean={})
 
 
 RUNS = [
     _run('baseline', 0, 18.0, 2.0, 1000),
     _run('l2t', 0, 19.0, 2.5, 1200, 0.2,
-         {'decode_head.loss_decode': 0.6, 'auxiliary_head.loss_decode': 0.1}),
+         {'decode_head.loss_decode': 0.6, 'auxiliary_head.loss_decode': 0.1},
+         run_mean={'decode_head.loss_decode': 0.9}),
     _run('dwa', 0, 17.0, 2.2, 1100),
     _run('l2t', 1, 18.0, 2.7, 1300, 0.3, {'decode_head.loss_decode': 0.8},
          {'decode_head.loss_decode': 0.65}),
@@ -44,6 +47,7 @@ def test_noise_auc_is_that_of_the_classification_dln():
     assert classification_noise_auc(RUNS[0]) is None
     assert classification_noise_auc(RUNS[3], 'noise_auc_within') == 0.65
     assert classification_noise_auc(RUNS[1], 'noise_auc_within') is None
+    assert classification_noise_auc(RUNS[1], 'noise_auc_run_mean') == 0.9
     # A summary written before the within-target AUC existed.
     assert classification_noise_auc(dict(noise_auc={}),
                                     'noise_auc_within') is None
@@ -63,6 +67,9 @@ def test_summary_per_variant_and_against_the_baseline():
     assert summary['baseline']['noise_auc']['n'] == 0
     assert summary['l2t']['noise_auc_within'] == dict(mean=0.65, std=0.0,
                                                       n=1)
+    assert summary['l2t']['noise_auc_run_mean'] == dict(mean=0.9, std=0.0,
+                                                        n=1)
+    assert summary['l2t']['noise_auc_within_run_mean']['n'] == 0
     # Ratios of means, from these runs only.
     assert summary['ratios'] == {
         'l2t': dict(time_per_iter_s=pytest.approx(2.6 / 2.0),

@@ -13,21 +13,22 @@ def _report():
 def test_one_row_per_run_then_per_variant_then_the_comparison():
     lines = markdown(_report()).splitlines()
     assert lines[:2] == [
-        '| variant | seed | mIoU | aAcc | noise AUC | within AUC | s/iter '
-        '| teach share | peak RSS (MB) |',
-        '|---|---|---|---|---|---|---|---|---|']
-    assert lines[2] == ('| baseline | 0 | 18.000 | n/a | n/a | n/a | 2.000 | '
-                        '0.000 | 1000 |')
-    assert lines[3] == ('| l2t | 0 | 19.000 | n/a | 0.600 | n/a | 2.500 | '
-                        '0.200 | 1200 |')
-    assert lines[4] == ('| l2t | 1 | 18.000 | n/a | 0.800 | 0.650 | 2.700 | '
-                        '0.300 | 1300 |')
+        '| variant | seed | mIoU | aAcc | noise AUC | within AUC | noise AUC, '
+        'run mean | within AUC, run mean | s/iter | teach share | peak RSS '
+        '(MB) |',
+        '|---|---|---|---|---|---|---|---|---|---|---|']
+    assert lines[2] == ('| baseline | 0 | 18.000 | n/a | n/a | n/a | n/a | '
+                        'n/a | 2.000 | 0.000 | 1000 |')
+    assert lines[3] == ('| l2t | 0 | 19.000 | n/a | 0.600 | n/a | 0.900 | '
+                        'n/a | 2.500 | 0.200 | 1200 |')
+    assert lines[4] == ('| l2t | 1 | 18.000 | n/a | 0.800 | 0.650 | n/a | '
+                        'n/a | 2.700 | 0.300 | 1300 |')
     assert lines[6] == ('| **baseline mean ± std** |  | 19.000 ± 1.414 | '
-                        'n/a ± n/a | n/a ± n/a | n/a ± n/a | 2.000 | 0.000 | '
-                        '1000 |')
+                        'n/a ± n/a | n/a ± n/a | n/a ± n/a | n/a ± n/a | '
+                        'n/a ± n/a | 2.000 | 0.000 | 1000 |')
     assert lines[7] == ('| **l2t mean ± std** |  | 18.500 ± 0.707 | '
-                        'n/a ± n/a | 0.700 ± 0.141 | 0.650 ± 0.000 | 2.600 | '
-                        '0.250 | 1250 |')
+                        'n/a ± n/a | 0.700 ± 0.141 | 0.650 ± 0.000 | '
+                        '0.900 ± 0.000 | n/a ± n/a | 2.600 | 0.250 | 1250 |')
     assert lines[8] == ''
     assert lines[9] == ('l2t / baseline (runs measured together): time per '
                         'iteration 1.30x, peak RSS 1.25x, mIoU -0.5000 (mean '

@@ -50,8 +50,13 @@ def test_report_schema(quick_report):
             assert set(run['noise_auc_within']) <= set(run['noise_auc'])
             assert all(0 <= v <= 1
                        for v in run['noise_auc_within'].values())
+            # And their means over the run's teach steps.
+            assert set(run['noise_auc_run_mean']) == set(run['noise_auc'])
+            assert all(0 <= v <= 1
+                       for v in run['noise_auc_run_mean'].values())
         else:
             assert run['noise_auc'] == run['noise_auc_within'] == {}
+            assert run['noise_auc_run_mean'] == {}
     assert report['summary']['l2t']['noise_auc']['n'] == 2
     assert report['summary']['baseline']['noise_auc']['n'] == 0
     for plot in report['plots']:
