@@ -12,7 +12,8 @@ above: corrupted labels weighted down): each pair's own step, the sign of
 of Σ g/‖g‖ (one vote per pair); see l2t_mm/engine/meta_gradient_probe.py.
 The look-ahead steps at the optimizer's base lr with fresh momentum (set
 ``custom_hooks.N.lookahead_lr`` for the lr of a later point of the
-schedule); ℓ_val is the hook's own (``custom_hooks.N.val_loss``). Needs a
+schedule); ℓ_val is the hook's own (``custom_hooks.N.val_loss``), and so
+is ``lookahead_direction_only``. Needs a
 dataset with clean labels beside the noisy ones. Trains nothing.
 """
 import argparse
@@ -155,12 +156,14 @@ def probe(runner, args) -> dict:
         model, partition, student_step, pairs, step_size=step_size,
         progress=args.progress, lookahead_steps=hook.lookahead_steps,
         max_grad_norm=hook.lookahead_clip(runner),
-        class_mean=hook.class_mean)
+        class_mean=hook.class_mean,
+        direction_only=hook.lookahead_direction_only)
     return dict(
         checkpoint=args.checkpoint, phi=phi_from, seed=args.seed,
         progress=args.progress, step_size=step_size,
         lookahead_lr=hook.lookahead_lr if hook.lookahead_lr else lrs,
         teacher=hook.teacher_cfg.get('type'), val_loss=hook.val_loss,
+        lookahead_direction_only=hook.lookahead_direction_only,
         mean_cosine=_finite_or_none(report.mean_cosine),
         batches=[dict(meta_grad_norm=float(batch.meta_grad.norm()),
                       val_loss=batch.val_loss,
@@ -187,7 +190,10 @@ def format_report(result: dict) -> str:
 
     lines = [f'student and φ of {result["checkpoint"]} (φ '
              f'{result["phi"]}); look-ahead lr {result["lookahead_lr"]}, '
-             f'fresh momentum; steps of a fresh AdamTeacher (sign g, '
+             'fresh momentum'
+             + (', φ through the direction of the look-ahead gradient only'
+                if result['lookahead_direction_only'] else '')
+             + f'; steps of a fresh AdamTeacher (sign g, '
              f'size {result["step_size"]}); seed {result["seed"]}',
              '| pair | ‖g‖ | ' + ' | '.join(f'AUC {name}'
                                             for name in modules) + ' |',

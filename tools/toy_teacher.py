@@ -39,6 +39,10 @@ def parse_args() -> argparse.Namespace:
                         metavar='KEY=VALUE',
                         help='WeightingDLN options of every taught run, '
                         'e.g. normalise_over=target use_top_probability=True')
+    parser.add_argument('--lookahead-direction-only', action='store_true',
+                        help="φ reaches the look-ahead only through its "
+                        "gradient's direction (L2TTeacherHook's "
+                        'lookahead_direction_only)')
     parser.add_argument('--out', type=Path, default=None,
                         help='folder for toy_teacher.json')
     return parser.parse_args()
@@ -53,7 +57,9 @@ def main() -> None:
         problem = make_problem(seed, noise=args.noise)
         for name in args.teachers:
             result = run_toy(TEACHERS[name], seed, steps=args.steps,
-                             dln_lr=args.dln_lr, dln=dln, problem=problem)
+                             dln_lr=args.dln_lr, dln=dln, problem=problem,
+                             lookahead_direction_only=(
+                                 args.lookahead_direction_only))
             rows.append(dict(teacher=name, seed=seed, **asdict(result)))
     print(f'| teacher | clean test loss (seeds {args.seeds}) | noise AUC '
           '| val loss lower after update |')

@@ -128,6 +128,12 @@ class L2TTeacherHook(Hook):
             norm, as the student's optimizer clips its own; ``'auto'`` takes
             ``max_norm`` from the optim wrapper's ``clip_grad`` (none if it
             does not clip by norm), ``None`` never clips.
+        lookahead_direction_only: φ reaches the look-ahead only through
+            the direction of its (clipped) gradient, not its length. A
+            one-step look-ahead otherwise rewards weighting the high-loss,
+            large-gradient elements up (a longer step) whenever the step
+            points downhill on ℓ_val, corrupted labels included; the
+            student's steps are the same either way. Off by default.
         dln_lr: β, the step size applied to the teacher's update of φ (the
             update is Adam-normalised, so β is a per-coordinate step).
         val_loss: ℓ_val, what the teacher lowers: ``'stock'`` (default) the
@@ -174,6 +180,7 @@ class L2TTeacherHook(Hook):
                  lookahead_lr: Optional[float] = None,
                  lookahead_steps: int = 1,
                  lookahead_max_grad_norm: Union[str, float, None] = 'auto',
+                 lookahead_direction_only: bool = False,
                  dln_lr: float = 0.01,
                  val_loss: str = 'stock',
                  teacher: Optional[dict] = None,
@@ -207,6 +214,8 @@ class L2TTeacherHook(Hook):
                 f'L2TTeacherHook.dln_lr must be a number > 0, got {dln_lr!r}')
         require_bool(restore_teacher_on_load,
                      'L2TTeacherHook.restore_teacher_on_load')
+        require_bool(lookahead_direction_only,
+                     'L2TTeacherHook.lookahead_direction_only')
         if val_loss not in VAL_LOSSES:
             raise ValueError(f'L2TTeacherHook.val_loss must be one of '
                              f'{VAL_LOSSES}, got {val_loss!r}')
@@ -217,6 +226,7 @@ class L2TTeacherHook(Hook):
         self.lookahead_lr = lookahead_lr
         self.lookahead_steps = lookahead_steps
         self.lookahead_max_grad_norm = lookahead_max_grad_norm
+        self.lookahead_direction_only = lookahead_direction_only
         self.dln_lr = dln_lr
         self.val_loss = val_loss
         self.teacher_cfg = dict(teacher or dict(type='AdamTeacher'))
@@ -398,7 +408,8 @@ class L2TTeacherHook(Hook):
             lookahead_steps=self.lookahead_steps,
             lookahead_max_grad_norm=self.lookahead_clip(runner),
             reduce_mean=_mean_over_ranks,
-            class_mean=self.class_mean)
+            class_mean=self.class_mean,
+            lookahead_direction_only=self.lookahead_direction_only)
         elapsed = time.perf_counter() - start
         hub = runner.message_hub
         hub.update_scalar(hub_key(TEACH_TIME), elapsed)

@@ -102,18 +102,20 @@ def probe_meta_gradients(model: nn.Module, partition: ParameterPartition,
                          step_size: float, progress: float,
                          lookahead_steps: int = 1,
                          max_grad_norm: Optional[float] = None,
-                         class_mean: bool = False) -> ProbeReport:
+                         class_mean: bool = False,
+                         direction_only: bool = False) -> ProbeReport:
     """Meta-gradients of every (train, teach) pair of preprocessed batches at
     the model's current θ and φ, and the noise AUC of steps along them
-    (module docstring); ``class_mean``: ℓ_val as the hook's
-    ``val_loss='class_mean'`` computes it."""
+    (module docstring); ``class_mean`` and ``direction_only``: as the hook's
+    ``val_loss='class_mean'`` and ``lookahead_direction_only`` compute
+    them."""
     batches, train_batches = [], []
     for train_data, val_data in pairs:
         student, constants, phi = lookahead_tensors(model, partition)
         meta_grad, _, val_loss = dln_meta_gradient(
             model, student, constants, phi, train_data, val_data,
             student_step, lookahead_steps, max_grad_norm, progress=progress,
-            class_mean=class_mean)
+            class_mean=class_mean, direction_only=direction_only)
         own = step_noise_auc(model, partition, meta_grad.sign(), step_size,
                              train_data, progress)
         batches.append(ProbedBatch(meta_grad, val_loss.item(), own))

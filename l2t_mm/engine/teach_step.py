@@ -5,7 +5,10 @@ differentiates through, φ the DLN parameters, ψ the teacher.
 
 1. Student look-ahead:  θ' = θ_S - U(clip(∇_θS ℓ_DLN(θ, φ; B_train))), k
                         steps, U the student optimizer's own update rule
-                        (:class:`StudentStep`: momentum, lr, weight decay)
+                        (:class:`StudentStep`: momentum, lr, weight decay);
+                        optionally φ reaches θ' only through the
+                        direction of the clipped gradient, not its length
+                        (:func:`clip_by_total_norm`)
 2. DLN learning:        g = ∂ℓ_val(θ'; B_val)/∂φ;  Δφ, state = T_ψ(g, s)
                         φ_new = φ - β Δφ
 3. Teacher learning:    ψ ← Adam(∂ℓ_val(θ''(φ_new(ψ)); B_val)/∂ψ), only
@@ -170,28 +173,45 @@ def model_loss(model: nn.Module, tensors: Dict[str, Tensor], data: dict,
 
 
 def clip_by_total_norm(grads: Sequence[Optional[Tensor]],
-                       max_norm: Optional[float]) -> List[Optional[Tensor]]:
+                       max_norm: Optional[float],
+                       direction_only: bool = False
+                       ) -> List[Optional[Tensor]]:
     """Differentiable ``clip_grad_norm_``: the look-ahead must step like the
     student's optimizer, which clips (YOLOv3: max_norm=35 against raw norms
     in the thousands). Without it the look-ahead overshoots by orders of
-    magnitude and the meta-gradient explodes."""
-    if max_norm is None:
-        return list(grads)
+    magnitude and the meta-gradient explodes.
+
+    ``direction_only``: the gradient keeps its (clipped) length, but as a
+    constant: φ reaches the look-ahead only through the gradient's
+    direction. A one-step look-ahead otherwise rewards any φ that lengthens
+    the step while it points downhill on ℓ_val, i.e. weighting the
+    large-gradient (high-loss) elements up, whether their labels are right
+    or not. The step itself is unchanged. (While the clip is active the
+    length is already the constant ``max_norm``.)
+    """
     present = [g for g in grads if g is not None]
-    if not present:
+    if not present or (max_norm is None and not direction_only):
         return list(grads)
     total = torch.sqrt(sum((g**2).sum() for g in present))
-    scale = (max_norm / (total + 1e-6)).clamp(max=1.0)
+    if direction_only:
+        length = total.detach()
+        if max_norm is not None:
+            length = length.clamp(max=max_norm)
+        scale = length / total.clamp(min=torch.finfo(total.dtype).tiny)
+    else:
+        scale = (max_norm / (total + 1e-6)).clamp(max=1.0)
     return [None if g is None else g * scale for g in grads]
 
 
 def lookahead(model: nn.Module, student: Dict[str, Tensor],
               constants: Dict[str, Tensor], phi: Dict[str, Tensor],
               train_data: dict, student_step: StudentStep, steps: int,
-              max_grad_norm: Optional[float] = None, *, progress: float):
+              max_grad_norm: Optional[float] = None, *, progress: float,
+              direction_only: bool = False):
     """θ' after ``steps`` differentiable optimizer steps on the DLN loss (at
     training progress ``progress``), with the gradient of θ_S clipped to
-    ``max_grad_norm`` like the student's.
+    ``max_grad_norm`` like the student's (``direction_only``: see
+    :func:`clip_by_total_norm`).
 
     Returns ``(first DLN loss, θ')``; θ' stays a function of φ (and of ψ when
     φ is), which is what both meta-gradients flow through.
@@ -206,7 +226,7 @@ def lookahead(model: nn.Module, student: Dict[str, Tensor],
         grads = clip_by_total_norm(
             torch.autograd.grad(loss, [current[name] for name in names],
                                 create_graph=True, allow_unused=True),
-            max_grad_norm)
+            max_grad_norm, direction_only)
         current, optimizer_state = student_step.step(
             current, dict(zip(names, grads)), optimizer_state)
     return first_loss, current
@@ -228,10 +248,12 @@ def dln_meta_gradient(model: nn.Module, student: Dict[str, Tensor],
                       train_data: dict, val_data: dict,
                       student_step: StudentStep, lookahead_steps: int = 1,
                       max_grad_norm: Optional[float] = None, *,
-                      progress: float, class_mean: bool = False):
+                      progress: float, class_mean: bool = False,
+                      direction_only: bool = False):
     """Stage 1: look ahead under φ (DLNs at training progress ``progress``)
     and differentiate ℓ_val(θ') w.r.t. φ (the class mean with
-    ``class_mean``, see :func:`validation_loss`).
+    ``class_mean``, see :func:`validation_loss`; ``direction_only``: see
+    :func:`clip_by_total_norm`).
 
     Returns the flat meta-gradient g and the (detached) DLN training loss
     and validation loss. ``phi`` values must be leaves requiring grad.
@@ -239,7 +261,8 @@ def dln_meta_gradient(model: nn.Module, student: Dict[str, Tensor],
     train_loss, student_ahead = lookahead(model, student, constants, phi,
                                           train_data, student_step,
                                           lookahead_steps, max_grad_norm,
-                                          progress=progress)
+                                          progress=progress,
+                                          direction_only=direction_only)
     val_loss = validation_loss(model, student_ahead, constants, phi, val_data,
                                class_mean)
     grads = torch.autograd.grad(val_loss, list(phi.values()),
@@ -290,13 +313,16 @@ def teach_step(model: nn.Module,
                lookahead_steps: int = 1,
                lookahead_max_grad_norm: Optional[float] = None,
                reduce_mean: Reduce = lambda tensor: tensor,
-               class_mean: bool = False) -> TeachResult:
+               class_mean: bool = False,
+               lookahead_direction_only: bool = False) -> TeachResult:
     """Run one teach step and, if everything is finite, commit φ, ψ and the
     teacher's state. ``model`` must be unwrapped (not DDP); ``reduce_mean``
     averages a flat tensor over ranks so φ and ψ stay identical everywhere.
     ``train_data``/``val_data`` are outputs of the model's data preprocessor.
     ``class_mean``: ℓ_val is the class mean of the stock loss
-    (:func:`validation_loss`).
+    (:func:`validation_loss`). ``lookahead_direction_only``: φ reaches the
+    look-ahead only through its gradient's direction
+    (:func:`clip_by_total_norm`).
     """
     params = dict(model.named_parameters())
     student, constants, phi = lookahead_tensors(model, partition)
@@ -305,7 +331,7 @@ def teach_step(model: nn.Module,
     meta_grad, train_loss, val_before = dln_meta_gradient(
         model, student, constants, phi, train_data, val_data, student_step,
         lookahead_steps, lookahead_max_grad_norm, progress=progress,
-        class_mean=class_mean)
+        class_mean=class_mean, direction_only=lookahead_direction_only)
     reduced = reduce_mean(
         torch.cat([meta_grad, torch.stack([train_loss, val_before])]))
     meta_grad, (train_value, val_value) = reduced[:-2], reduced[-2:]
@@ -325,7 +351,8 @@ def teach_step(model: nn.Module,
         _, student_ahead = lookahead(model, student, constants, phi_new,
                                      train_data, student_step,
                                      lookahead_steps, lookahead_max_grad_norm,
-                                     progress=progress)
+                                     progress=progress,
+                                     direction_only=lookahead_direction_only)
         val_after = validation_loss(model, student_ahead, constants, phi_new,
                                     val_data, class_mean)
         teacher_params = {

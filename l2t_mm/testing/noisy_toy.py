@@ -100,9 +100,11 @@ def run_toy(teacher: Optional[dict], seed: int, steps: int = 200,
             batch_size: int = 100, val_batch_size: int = 50,
             lr: float = 0.03, dln_lr: float = 0.01,
             dln: Optional[dict] = None,
-            problem: Optional[NoisyProblem] = None) -> ToyResult:
+            problem: Optional[NoisyProblem] = None,
+            lookahead_direction_only: bool = False) -> ToyResult:
     """Train the toy student for ``steps`` iterations with a teach step
-    after each (``teacher=None``: no teaching, the baseline)."""
+    after each (``teacher=None``: no teaching, the baseline;
+    ``lookahead_direction_only``: as L2TTeacherHook's)."""
     problem = problem or make_problem(seed)
     torch.manual_seed(seed)
     model = ToyStudent(dln)
@@ -143,7 +145,8 @@ def run_toy(teacher: Optional[dict], seed: int, steps: int = 200,
             model, partition, teacher_module, teacher_optimizer, batch,
             val_batch, StudentStep(optimizer, {
                 name: params[name] for name in partition.student}),
-            dln_lr=dln_lr, progress=step / steps)
+            dln_lr=dln_lr, progress=step / steps,
+            lookahead_direction_only=lookahead_direction_only)
         if result.applied and teacher_module.learnable:
             improved.append(result.val_loss_after < result.val_loss_before)
     with torch.no_grad():

@@ -201,6 +201,47 @@ def test_lookahead_clips_like_the_student_optimizer():
                                rtol=1e-3, atol=0)
 
 
+def test_direction_only_keeps_the_step_and_drops_its_length_from_phi():
+    from l2t_mm.engine.teach_step import clip_by_total_norm
+    # A "DLN" that only scales the gradient: the step gets longer with φ,
+    # never turns. Direction-only, φ gets nothing from it.
+    phi = torch.tensor(2.0, requires_grad=True)
+    direction = torch.tensor([3.0, 4.0])
+    for max_norm in (None, 100.0, 1.0):
+        free = clip_by_total_norm([phi * direction], max_norm)[0]
+        fixed = clip_by_total_norm([phi * direction], max_norm, True)[0]
+        torch.testing.assert_close(fixed, free)
+        (grad, ) = torch.autograd.grad(fixed.sum(), phi)
+        assert grad.abs() < 1e-6, max_norm
+        (grad, ) = torch.autograd.grad(free.sum(), phi)
+        # Unclipped, the longer step is φ's to take; clipped, it is not.
+        assert (grad.abs() > 1) == (max_norm != 1.0), max_norm
+    # A φ that turns the gradient still reaches it.
+    turned = clip_by_total_norm([torch.stack([phi, 1 - phi])], None, True)
+    (grad, ) = torch.autograd.grad(turned[0][0], phi)
+    assert grad.abs() > 0.1
+
+
+def test_direction_only_lookahead_same_student_other_meta_gradient():
+    from l2t_mm.engine.teach_step import lookahead
+    model, partition, _, _ = _setup()
+    train, val = toy_batch(16, 0), toy_batch(16, 1)
+    step = sgd_step(model, partition, 0.5)
+    aheads, grads = [], []
+    for direction_only in (False, True):
+        student, constants, phi = lookahead_tensors(model, partition)
+        aheads.append(lookahead(model, student, constants, phi, train, step,
+                                steps=1, progress=0.0,
+                                direction_only=direction_only)[1])
+        grads.append(dln_meta_gradient(
+            model, student, constants, phi, train, val, step,
+            progress=0.0, direction_only=direction_only)[0])
+    for name in aheads[0]:
+        torch.testing.assert_close(aheads[1][name], aheads[0][name])
+    assert grads[1].norm() > 0
+    assert not torch.allclose(grads[0], grads[1])
+
+
 def test_student_state_lives_on_the_device_of_the_losses():
     # The meta device stands in for CUDA: a tensor made on the CPU here
     # would fail to stack with them, as it did on a GPU before.

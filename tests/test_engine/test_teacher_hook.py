@@ -284,6 +284,25 @@ def test_lookahead_clipping_follows_the_student_optimizer(
     assert hook.lookahead_clip(runner) == expected
 
 
+@pytest.mark.parametrize('direction_only', [False, True])
+def test_direction_only_reaches_the_teach_step(tmp_path, monkeypatch,
+                                               direction_only):
+    from l2t_mm.engine import l2t_teacher_hook
+    seen = []
+
+    def recording(*args, **kwargs):
+        seen.append(kwargs['lookahead_direction_only'])
+        return teach_step(*args, **kwargs)
+
+    teach_step = l2t_teacher_hook.teach_step
+    monkeypatch.setattr(l2t_teacher_hook, 'teach_step', recording)
+    runner = _runner(tmp_path, max_iters=2, checkpoint_interval=2,
+                     lookahead_direction_only=direction_only)
+    runner.train()
+    assert seen == [direction_only]
+    assert _teacher_hook(runner).teach_steps == 1
+
+
 def test_invalid_clipping_setting_names_the_key():
     with pytest.raises(ValueError, match='lookahead_max_grad_norm'):
         L2TTeacherHook(teach_dataloader=_loader(ToyDataset(8, 1)),
@@ -378,7 +397,8 @@ def test_teacher_from_another_config_is_refused_with_the_mismatch(
 
 @pytest.mark.parametrize('key, value', [
     ('dln_lr', 0), ('restore_teacher_on_load', 'yes'), ('interval', 0),
-    ('lookahead_lr', -1.0), ('val_loss', 'mIoU')])
+    ('lookahead_lr', -1.0), ('val_loss', 'mIoU'),
+    ('lookahead_direction_only', 'True')])
 def test_bad_hook_options_name_the_key(key, value):
     with pytest.raises(ValueError, match=key):
         L2TTeacherHook(teach_dataloader=_loader(ToyDataset(8, 1)),

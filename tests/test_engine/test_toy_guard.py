@@ -15,11 +15,14 @@ def untaught():
 
 
 @pytest.mark.parametrize('seed', SEEDS)
-@pytest.mark.parametrize('teacher', ['AdamTeacher', 'MLPTeacher',
-                                     'LSTMTeacher'])
-def test_teacher_finds_flipped_labels_and_helps(untaught, teacher, seed):
+@pytest.mark.parametrize('teacher, direction_only', [
+    ('AdamTeacher', False), ('MLPTeacher', False), ('LSTMTeacher', False),
+    ('AdamTeacher', True)])
+def test_teacher_finds_flipped_labels_and_helps(untaught, teacher,
+                                                direction_only, seed):
     init_default_scope('mmdet')
-    result = run_toy(dict(type=teacher), seed, problem=make_problem(seed))
+    result = run_toy(dict(type=teacher), seed, problem=make_problem(seed),
+                     lookahead_direction_only=direction_only)
     assert result.auc >= 0.9, result
     assert result.test_loss < untaught[seed].test_loss - 0.1, (
         result, untaught[seed])

@@ -49,16 +49,21 @@ def test_probe_reports_every_pair_from_identity(
     assert set(report['aggregate_auc']) == {'sum', 'vote'}
     assert '| own step weights corrupted down |' in result.stdout
     assert 'φ at identity' in result.stdout
-    # The hook's val_loss reaches the probe: the same pairs, another ℓ_val.
+    assert report['lookahead_direction_only'] is False
+    # The hook's val_loss and look-ahead reach the probe: the same pairs,
+    # another ℓ_val.
     class_mean = tmp_path / 'class_mean.json'
     result = run_tool(
         'probe_meta_gradient.py', 'configs/fcn_l2t.py',
         str(baseline_checkpoint), '--data-root', str(noisy_shapes_dataset),
         '--batches', '2', '--work-dir', str(tmp_path / 'work'), '--out',
-        str(class_mean), *SMALL, 'custom_hooks.0.val_loss=class_mean')
+        str(class_mean), *SMALL, 'custom_hooks.0.val_loss=class_mean',
+        'custom_hooks.0.lookahead_direction_only=True')
     assert result.returncode == 0, result.stderr[-3000:]
     other = json.loads(class_mean.read_text())
     assert other['val_loss'] == 'class_mean'
+    assert other['lookahead_direction_only'] is True
+    assert 'direction of the look-ahead gradient only' in result.stdout
     assert [batch['val_loss'] for batch in other['batches']] != [
         batch['val_loss'] for batch in report['batches']]
 

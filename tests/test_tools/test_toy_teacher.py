@@ -20,12 +20,17 @@ def test_dln_options_reach_the_taught_runs(monkeypatch, tmp_path, capsys):
     _main(monkeypatch, *common, '--out', str(tmp_path / 'all'))
     _main(monkeypatch, *common, '--dln', 'normalise_over=target', '--out',
           str(tmp_path / 'target'))
+    _main(monkeypatch, *common, '--lookahead-direction-only', '--out',
+          str(tmp_path / 'direction'))
     runs = {name: json.loads((tmp_path / name / 'toy_teacher.json'
-                              ).read_text()) for name in ('all', 'target')}
+                              ).read_text())
+            for name in ('all', 'target', 'direction')}
     assert runs['target']['args']['dln'] == dict(normalise_over='target')
-    # The option changes what the teacher can do, so the runs differ.
-    assert (runs['target']['runs'][0]['weights_max']
-            != runs['all']['runs'][0]['weights_max'])
+    assert runs['direction']['args']['lookahead_direction_only'] is True
+    # Each option changes what the teacher does, so the runs differ.
+    for name in ('target', 'direction'):
+        assert (runs[name]['runs'][0]['weights_max']
+                != runs['all']['runs'][0]['weights_max']), name
     assert '| adam |' in capsys.readouterr().out
 
 
