@@ -125,8 +125,12 @@ class ScoreMLP(nn.Module):
         second = torch.tanh(F.linear(features, self.fc1.weight[half:],
                                      self.fc1.bias[half:]))
         if slope is not None:
-            hidden = torch.cat([first, second], -1).detach()
-            slope.update((1 - hidden.square()).mean(-1), valid)
+            # Σ tanh² over the units as a dot product: no (elements × units)
+            # temporaries, which cost as much as the DLN itself on a
+            # segmentation batch (every training iteration is recorded).
+            squares = sum(torch.einsum('...i,...i->...', units, units)
+                          for units in (first.detach(), second.detach()))
+            slope.update(1 - squares / (2 * half), valid)
         score = (F.linear(first, self.fc2.weight[:, :half])
                  - F.linear(second, self.fc2.weight[:, half:])).squeeze(-1)
         return self.max_score * torch.tanh(score / self.max_score)

@@ -19,6 +19,23 @@ def test_score_is_exactly_zero_at_init_for_any_input():
     assert torch.equal(weights, torch.ones(1000))
 
 
+def test_hidden_slope_is_the_mean_of_one_minus_tanh_squared():
+    from l2t_mm.models.weight_record import WeightStats
+    torch.manual_seed(0)
+    mlp = ScoreMLP(4, 8)
+    with torch.no_grad():
+        mlp.fc1.weight.mul_(3)  # units away from 0: slopes well below 1
+        mlp.fc1.bias.uniform_(-1, 1)
+    features = torch.randn(50, 4)
+    valid = torch.rand(50) > 0.3
+    slope = WeightStats()
+    mlp(features, valid, slope)
+    hidden = torch.tanh(mlp.fc1(features))[valid]
+    expected = (1 - hidden.square()).mean()
+    assert expected < 0.8  # the units are far from linear: the test bites
+    torch.testing.assert_close(slope.summary()['mean'], expected)
+
+
 def test_weights_cannot_collapse_or_overflow():
     valid = torch.tensor([True, True, True, False])
     for scores in (torch.full((4, ), -1e4), torch.full((4, ), 1e4),
