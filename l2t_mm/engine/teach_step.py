@@ -187,19 +187,20 @@ def clip_by_total_norm(grads: Sequence[Optional[Tensor]],
     the step while it points downhill on ℓ_val, i.e. weighting the
     large-gradient (high-loss) elements up, whether their labels are right
     or not. The step itself is unchanged. (While the clip is active the
-    length is already the constant ``max_norm``.)
+    length is already about the constant ``max_norm``.)
     """
     present = [g for g in grads if g is not None]
     if not present or (max_norm is None and not direction_only):
         return list(grads)
-    total = torch.sqrt(sum((g**2).sum() for g in present))
+    # + tiny: at a zero gradient sqrt's backward would be 0/0 = NaN and the
+    # teach step skipped; a gradient of norm above 1e-15 is unchanged.
+    tiny = torch.finfo(present[0].dtype).tiny
+    total = torch.sqrt(sum((g**2).sum() for g in present) + tiny)
+    scale = None if max_norm is None else (max_norm /
+                                           (total + 1e-6)).clamp(max=1.0)
     if direction_only:
-        length = total.detach()
-        if max_norm is not None:
-            length = length.clamp(max=max_norm)
-        scale = length / total.clamp(min=torch.finfo(total.dtype).tiny)
-    else:
-        scale = (max_norm / (total + 1e-6)).clamp(max=1.0)
+        length = total if scale is None else scale * total
+        scale = length.detach() / total
     return [None if g is None else g * scale for g in grads]
 
 

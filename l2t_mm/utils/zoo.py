@@ -172,10 +172,11 @@ def check_teaching(runner: Runner,
                                        True)
     # The DLNs' progress input of the last iteration, as training left it.
     progress = hook.progress(runner, runner.iter - 1)
-    meta_grad, _, _ = dln_meta_gradient(model, student, constants, phi,
-                                        train_data, val_data, student_step,
-                                        hook.lookahead_steps,
-                                        progress=progress)
+    meta_grad, _, _ = dln_meta_gradient(
+        model, student, constants, phi, train_data, val_data, student_step,
+        hook.lookahead_steps, hook.lookahead_clip(runner), progress=progress,
+        class_mean=hook.class_mean,
+        direction_only=hook.lookahead_direction_only)
     sizes = [tensor.numel() for tensor in phi.values()]
     pieces = dict(zip(phi, meta_grad.split(sizes)))
     return {

@@ -76,6 +76,22 @@ def test_probe_follows_the_class_mean_validation_loss(segmentor):
     assert not torch.allclose(class_mean.meta_grad, stock.meta_grad)
 
 
+def test_probe_follows_the_direction_only_lookahead(segmentor):
+    model, partition, batches = segmentor
+    params = dict(model.named_parameters())
+    step = StudentStep(None, {name: params[name]
+                              for name in partition.student}, lr=0.01)
+    probed = []
+    for flag in (False, True):
+        torch.manual_seed(1)  # the same dropout masks in the heads
+        probed.append(probe_meta_gradients(
+            model, partition, step, [(batches[0], batches[1])],
+            step_size=0.01, progress=0.0, direction_only=flag).batches[0])
+    # The same look-ahead step (so the same ℓ_val), another meta-gradient.
+    assert probed[1].val_loss == probed[0].val_loss
+    assert not torch.allclose(probed[1].meta_grad, probed[0].meta_grad)
+
+
 def test_opposite_steps_rank_the_corrupted_pixels_oppositely(segmentor):
     model, partition, batches = segmentor
     params = dict(model.named_parameters())

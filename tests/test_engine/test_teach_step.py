@@ -1,5 +1,6 @@
 """The teach step's math, without a runner."""
 import copy
+import importlib
 
 import pytest
 import torch
@@ -216,6 +217,12 @@ def test_direction_only_keeps_the_step_and_drops_its_length_from_phi():
         (grad, ) = torch.autograd.grad(free.sum(), phi)
         # Unclipped, the longer step is φ's to take; clipped, it is not.
         assert (grad.abs() > 1) == (max_norm != 1.0), max_norm
+    # A batch with nothing to learn: a zero meta-gradient, not NaN.
+    for max_norm, direction_only in ((None, True), (1.0, False), (1.0, True)):
+        zero = clip_by_total_norm([phi * torch.zeros(2)], max_norm,
+                                  direction_only)[0]
+        (grad, ) = torch.autograd.grad(zero.sum(), phi)
+        assert grad == 0, (max_norm, direction_only)
     # A φ that turns the gradient still reaches it.
     turned = clip_by_total_norm([torch.stack([phi, 1 - phi])], None, True)
     (grad, ) = torch.autograd.grad(turned[0][0], phi)
@@ -240,6 +247,27 @@ def test_direction_only_lookahead_same_student_other_meta_gradient():
         torch.testing.assert_close(aheads[1][name], aheads[0][name])
     assert grads[1].norm() > 0
     assert not torch.allclose(grads[0], grads[1])
+
+
+def test_both_lookaheads_of_a_learned_teacher_step_direction_only(
+        monkeypatch):
+    # the module, not the function l2t_mm.engine exports under its name
+    module = importlib.import_module('l2t_mm.engine.teach_step')
+    seen = []
+
+    def recording(*args, **kwargs):
+        seen.append(kwargs['direction_only'])
+        return lookahead(*args, **kwargs)
+
+    lookahead = module.lookahead
+    monkeypatch.setattr(module, 'lookahead', recording)
+    model, partition, teacher, optimizer = _setup()
+    result = teach_step(model, partition, teacher, optimizer,
+                        toy_batch(16, 0), toy_batch(16, 1),
+                        sgd_step(model, partition, 0.1), dln_lr=0.1,
+                        progress=0.5, lookahead_direction_only=True)
+    assert result.applied, result.skip_reason
+    assert seen == [True, True]  # φ's meta-gradient, then ψ's
 
 
 def test_student_state_lives_on_the_device_of_the_losses():
