@@ -5,7 +5,8 @@ import statistics
 from pathlib import Path
 from typing import Dict, List
 
-from ..engine.log_schema import NOISE_AUC_PREFIXES, TEACH_TIME, taught_in
+from ..engine.log_schema import (NOISE_AUC_PREFIXES, TEACH_TIME, measured_key,
+                                 taught_in)
 from ..utils.run_logs import read_per_class_iou, read_scalars
 from .schema import METRICS, WARMUP_ITERS
 
@@ -35,12 +36,10 @@ def summarise_rows(rows: List[dict], task: str, window: int) -> Dict:
             last_iter = row['iter']
         else:
             val_rows.append(dict(row, step=last_iter))
-    teach_times, teach_rows, previous_steps = [], [], 0
+    teach_times, previous_steps = [], 0
     for row in train_rows:
         steps = taught_in(row, previous_steps)
         teach_times.append(0.0 if steps is None else row[TEACH_TIME])
-        if steps is not None:
-            teach_rows.append(row)
         previous_steps = steps or previous_steps
     # IterTimerHook times an iteration from one after_train_iter to the next,
     # so a teach step is counted in the *next* iteration's time; the final
@@ -53,7 +52,7 @@ def summarise_rows(rows: List[dict], task: str, window: int) -> Dict:
         metrics=metrics,
         **{name: _last_per_module(train_rows, prefix)
            for name, prefix in NOISE_AUC_PREFIXES.items()},
-        **{name + RUN_MEAN: _mean_per_module(teach_rows, prefix)
+        **{name + RUN_MEAN: _mean_per_module(train_rows, prefix)
            for name, prefix in NOISE_AUC_PREFIXES.items()},
         time_per_iter_s=robust_time_per_iter(times, window),
         time_per_iter_mean_s=statistics.mean(times[WARMUP_ITERS:] or times),
@@ -76,17 +75,28 @@ def _last_per_module(rows: List[dict], prefix: str) -> Dict[str, float]:
     return last
 
 
-def _mean_per_module(teach_rows: List[dict],
-                     prefix: str) -> Dict[str, float]:
-    """Each DLN's mean under ``prefix`` over the rows in which a teach step
-    was applied (every teach step when the log interval is 1, as in the
-    benchmark's runs). A teacher whose direction flips can end at any AUC;
+def _mean_per_module(rows: List[dict], prefix: str) -> Dict[str, float]:
+    """Each DLN's mean under ``prefix`` over the teach steps that measured
+    it (:func:`~l2t_mm.engine.log_schema.measured_key`; in logs from before
+    that count, the rows in which a teach step was applied), as far as the
+    log holds them: every one when the log interval is 1, as in the
+    benchmark's runs. A teacher whose direction flips can end at any AUC;
     the mean says which way it weighted the corrupted elements for most of
     the run."""
-    values = {}
-    for row in teach_rows:
+    values, counts, steps_seen = {}, {}, 0
+    for row in rows:
+        steps = taught_in(row, steps_seen)
+        steps_seen = steps or steps_seen
         for key, value in row.items():
-            if key.startswith(prefix):
+            if not key.startswith(prefix):
+                continue
+            count = row.get(measured_key(key))
+            if count is None:
+                measured = steps is not None
+            else:
+                measured = count > counts.get(key, 0)
+                counts[key] = count
+            if measured:
                 values.setdefault(key[len(prefix):], []).append(value)
     return {module: statistics.mean(points)
             for module, points in values.items()}

@@ -34,6 +34,14 @@ def teach_result_key(field: str) -> str:
     return f'l2t/{field}'
 
 
+def measured_key(key: str) -> str:
+    """Scalar key counting the teach steps at which the noise AUC ``key``
+    was measured: it is logged only when the batch allows it (corrupted and
+    clean elements, in one target for the within AUC), and the rows in
+    between repeat the last value."""
+    return 'l2t/measured/' + key[len('l2t/'):]
+
+
 def weight_key(module: str, stat: str) -> str:
     """Scalar key of a DLN weight statistic (``mean``/``min``/``max``, or a
     loss term's name for a term weighting)."""

@@ -61,6 +61,20 @@ def test_summary_of_a_run():
     assert summary['curves']['val'][0][1]['coco/bbox_mAP_s'] is None
 
 
+def test_run_mean_counts_only_the_teach_steps_that_measured_the_auc():
+    # Step 2's batch had no corrupted label: the hook logged no AUC, so its
+    # row repeats step 1's 0.6 without advancing the measured count.
+    key = 'l2t/noise_auc/decode_head.loss_decode'
+    rows = [{'iter': i, 'loss': 1.0, 'time': 1.0, 'l2t/teach_steps': i,
+             'l2t/teach_time': 0.1, key: auc,
+             'l2t/measured/noise_auc/decode_head.loss_decode': count}
+            for i, auc, count in ((1, 0.6, 1), (2, 0.6, 1), (3, 0.9, 2))]
+    summary = summarise_rows(rows, 'segmentation', window=1)
+    assert summary['noise_auc_run_mean'] == {
+        'decode_head.loss_decode': pytest.approx(0.75)}
+    assert summary['noise_auc'] == {'decode_head.loss_decode': 0.9}
+
+
 def test_a_run_without_teaching_or_validation():
     rows = [{'iter': i, 'loss': 1.0, 'time': 2.0} for i in (1, 2)]
     summary = summarise_rows(rows, 'segmentation', window=10)

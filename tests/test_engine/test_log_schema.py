@@ -2,7 +2,8 @@
 whether a log row holds a teach step."""
 import dataclasses
 
-from l2t_mm.engine.log_schema import (TEACH_RESULTS, TEACH_STEPS, taught_in,
+from l2t_mm.engine.log_schema import (TEACH_RESULTS, TEACH_STEPS,
+                                      measured_key, taught_in,
                                       teach_result_key, weight_key,
                                       WEIGHT_KEY)
 from l2t_mm.engine.teach_step import TeachResult
@@ -12,6 +13,13 @@ def test_every_logged_result_is_a_teach_result_field():
     fields = {field.name for field in dataclasses.fields(TeachResult)}
     assert set(TEACH_RESULTS) <= fields
     assert teach_result_key('meta_grad_norm') == 'l2t/meta_grad_norm'
+
+
+def test_measured_counts_have_keys_of_their_own():
+    assert measured_key('l2t/noise_auc/decode_head.loss_decode') == \
+        'l2t/measured/noise_auc/decode_head.loss_decode'
+    assert measured_key('l2t/noise_auc_within/x') == \
+        'l2t/measured/noise_auc_within/x'
 
 
 def test_weight_keys_parse_back_to_module_and_statistic():
