@@ -47,6 +47,21 @@ class ToyDataset(Dataset):
                     data_samples=self.labels[index])
 
 
+def record_keyword(monkeypatch, module, name: str, keyword: str) -> list:
+    """Wrap ``module.name`` so that every call appends its ``keyword``
+    argument to the returned list (and then runs as before): whether an
+    option reaches the function a caller hands it to."""
+    original = getattr(module, name)
+    seen = []
+
+    def recording(*args, **kwargs):
+        seen.append(kwargs[keyword])
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(module, name, recording)
+    return seen
+
+
 def toy_batch(size: int = 16, seed: int = 0, dtype=torch.float32) -> dict:
     dataset = ToyDataset(size, seed)
     return dict(inputs=dataset.inputs.to(dtype), data_samples=dataset.labels)

@@ -5,7 +5,7 @@ import importlib
 import pytest
 import torch
 from mmengine.registry import init_default_scope
-from toy import ToyClassifier, sgd_step, toy_batch
+from toy import ToyClassifier, record_keyword, sgd_step, toy_batch
 
 from l2t_mm.engine.teach_step import (dln_meta_gradient, lookahead_tensors,
                                       partition_parameters, student_state,
@@ -253,14 +253,7 @@ def test_both_lookaheads_of_a_learned_teacher_step_direction_only(
         monkeypatch):
     # the module, not the function l2t_mm.engine exports under its name
     module = importlib.import_module('l2t_mm.engine.teach_step')
-    seen = []
-
-    def recording(*args, **kwargs):
-        seen.append(kwargs['direction_only'])
-        return lookahead(*args, **kwargs)
-
-    lookahead = module.lookahead
-    monkeypatch.setattr(module, 'lookahead', recording)
+    seen = record_keyword(monkeypatch, module, 'lookahead', 'direction_only')
     model, partition, teacher, optimizer = _setup()
     result = teach_step(model, partition, teacher, optimizer,
                         toy_batch(16, 0), toy_batch(16, 1),

@@ -10,7 +10,7 @@ import torch
 import torch.multiprocessing as mp
 from mmengine.hooks import Hook
 from mmengine.runner import Runner
-from toy import ToyAccuracy, ToyClassifier, ToyDataset
+from toy import ToyAccuracy, ToyClassifier, ToyDataset, record_keyword
 
 from l2t_mm.engine import L2TTeacherHook
 from l2t_mm.engine.l2t_teacher_hook import CHECKPOINT_KEY
@@ -288,14 +288,8 @@ def test_lookahead_clipping_follows_the_student_optimizer(
 def test_direction_only_reaches_the_teach_step(tmp_path, monkeypatch,
                                                direction_only):
     from l2t_mm.engine import l2t_teacher_hook
-    seen = []
-
-    def recording(*args, **kwargs):
-        seen.append(kwargs['lookahead_direction_only'])
-        return teach_step(*args, **kwargs)
-
-    teach_step = l2t_teacher_hook.teach_step
-    monkeypatch.setattr(l2t_teacher_hook, 'teach_step', recording)
+    seen = record_keyword(monkeypatch, l2t_teacher_hook, 'teach_step',
+                          'lookahead_direction_only')
     runner = _runner(tmp_path, max_iters=2, checkpoint_interval=2,
                      lookahead_direction_only=direction_only)
     runner.train()
