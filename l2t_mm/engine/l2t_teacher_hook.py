@@ -24,7 +24,7 @@ from .log_schema import (CLASS_WEIGHTS_FILE, NOISE_AUC_PREFIX,
                          NOISE_AUC_WITHIN_PREFIX, NOISE_ELEMENTS_FILE,
                          SKIPPED_STEPS, SLOPE_PREFIX, TEACH_RESULTS,
                          TEACH_STEPS, TEACH_TIME, hub_key, measured_key,
-                         teach_result_key, weight_key)
+                         next_measured_count, teach_result_key, weight_key)
 from .noise_diagnostic import clean_labelled, noise_reports
 from .student_step import StudentStep
 from .teach_step import ParameterPartition, partition_parameters, teach_step
@@ -254,7 +254,6 @@ class L2TTeacherHook(Hook):
         self._warned_zero: set = set()
         self._warned_approximate = False
         self._said_noise_off = False
-        self._noise_auc_counts: Dict[str, int] = {}  # per noise-AUC key
         self._loss_modules: Dict[str, nn.Module] = {}
         self._class_names: Optional[List[str]] = None
         # What the DLNs output in the student's own forward pass of the
@@ -459,11 +458,10 @@ class L2TTeacherHook(Hook):
                                  report.auc_within_target)):
                 if auc == auc:  # NaN: nothing corrupted (or clean) here
                     key = prefix + name
-                    count = self._noise_auc_counts.get(key, 0) + 1
-                    self._noise_auc_counts[key] = count
                     runner.message_hub.update_scalar(hub_key(key), auc)
                     runner.message_hub.update_scalar(
-                        hub_key(measured_key(key)), count)
+                        hub_key(measured_key(key)),
+                        next_measured_count(runner.message_hub, key))
             keep = torch.randperm(report.num_elements, generator=generator)
             keep = keep[:NOISE_SAMPLE_SIZE].to(report.values.device)
             record[name] = dict(

@@ -8,6 +8,8 @@ in ``vis_data/scalars.json`` (and the text log) as ``<key>``.
 import re
 from typing import Optional
 
+from mmengine.logging import MessageHub
+
 # Files in the run's log folder (<work_dir>/<timestamp>/).
 CLASS_WEIGHTS_FILE = 'l2t_class_weights.jsonl'
 NOISE_ELEMENTS_FILE = 'l2t_noise_elements.json'
@@ -51,6 +53,16 @@ def weight_key(module: str, stat: str) -> str:
 def hub_key(key: str) -> str:
     """The message-hub name under which ``key`` reaches scalars.json."""
     return f'train/{key}'
+
+
+def next_measured_count(message_hub: MessageHub, key: str) -> int:
+    """The count to log beside the noise AUC ``key`` measured now: one more
+    than ``message_hub`` holds. The hub keeps it, not the hook, because
+    mmengine saves the hub in checkpoints and restores it on resume: a
+    resumed run's counts go on where they stopped."""
+    scalars = message_hub.log_scalars
+    name = hub_key(measured_key(key))
+    return int(scalars[name].current()) + 1 if name in scalars else 1
 
 
 def taught_in(row: dict, steps_before: int) -> Optional[int]:

@@ -2,9 +2,11 @@
 whether a log row holds a teach step."""
 import dataclasses
 
-from l2t_mm.engine.log_schema import (TEACH_RESULTS, TEACH_STEPS,
-                                      measured_key, taught_in,
-                                      teach_result_key, weight_key,
+from mmengine.logging import MessageHub
+
+from l2t_mm.engine.log_schema import (TEACH_RESULTS, TEACH_STEPS, hub_key,
+                                      measured_key, next_measured_count,
+                                      taught_in, teach_result_key, weight_key,
                                       WEIGHT_KEY)
 from l2t_mm.engine.teach_step import TeachResult
 
@@ -20,6 +22,20 @@ def test_measured_counts_have_keys_of_their_own():
         'l2t/measured/noise_auc/decode_head.loss_decode'
     assert measured_key('l2t/noise_auc_within/x') == \
         'l2t/measured/noise_auc_within/x'
+
+
+def test_measured_counts_go_on_through_a_resumed_message_hub():
+    key = 'l2t/noise_auc/decode_head.loss_decode'
+    hub = MessageHub('l2t_schema_counts')
+    assert next_measured_count(hub, key) == 1  # a fresh run
+    for _ in range(3):
+        hub.update_scalar(hub_key(measured_key(key)),
+                          next_measured_count(hub, key))
+    assert next_measured_count(hub, 'l2t/noise_auc/other') == 1
+    # What a checkpoint carries and a resume loads into a new hub.
+    resumed = MessageHub('l2t_schema_counts_resumed')
+    resumed.load_state_dict(hub.state_dict())
+    assert next_measured_count(resumed, key) == 4
 
 
 def test_weight_keys_parse_back_to_module_and_statistic():
