@@ -1,4 +1,6 @@
 """A tiny mmengine model and dataset for fast tests of the teach machinery."""
+import inspect
+
 import torch
 from mmengine.evaluator import BaseMetric
 from mmengine.model import BaseModel
@@ -48,14 +50,19 @@ class ToyDataset(Dataset):
 
 
 def record_keyword(monkeypatch, module, name: str, keyword: str) -> list:
-    """Wrap ``module.name`` so that every call appends its ``keyword``
-    argument to the returned list (and then runs as before): whether an
-    option reaches the function a caller hands it to."""
+    """Wrap ``module.name`` so that every call appends the value its
+    parameter ``keyword`` gets (by name, by position or its default) to the
+    returned list, and then runs as before: whether an option reaches the
+    function a caller hands it to."""
     original = getattr(module, name)
+    signature = inspect.signature(original)
+    assert keyword in signature.parameters, (name, keyword)
     seen = []
 
     def recording(*args, **kwargs):
-        seen.append(kwargs[keyword])
+        bound = signature.bind(*args, **kwargs)
+        bound.apply_defaults()
+        seen.append(bound.arguments[keyword])
         return original(*args, **kwargs)
 
     monkeypatch.setattr(module, name, recording)

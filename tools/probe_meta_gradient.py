@@ -154,10 +154,7 @@ def probe(runner, args) -> dict:
     model.train()
     report = probe_meta_gradients(
         model, partition, student_step, pairs, step_size=step_size,
-        progress=args.progress, lookahead_steps=hook.lookahead_steps,
-        max_grad_norm=hook.lookahead_clip(runner),
-        class_mean=hook.class_mean,
-        direction_only=hook.lookahead_direction_only)
+        progress=args.progress, objective=hook.meta_objective(runner))
     return dict(
         checkpoint=args.checkpoint, phi=phi_from, seed=args.seed,
         progress=args.progress, step_size=step_size,

@@ -27,7 +27,8 @@ from .log_schema import (CLASS_WEIGHTS_FILE, NOISE_AUC_PREFIX,
                          next_measured_count, teach_result_key, weight_key)
 from .noise_diagnostic import clean_labelled, noise_reports
 from .student_step import StudentStep
-from .teach_step import ParameterPartition, partition_parameters, teach_step
+from .teach_step import (MetaObjective, ParameterPartition,
+                         partition_parameters, teach_step)
 from .teacher_transfer import (CHECKPOINT_KEY, Layout, TeacherSourceError,
                                apply_teacher_source, dln_layout, model_task,
                                read_teacher_source, teacher_record,
@@ -405,11 +406,8 @@ class L2TTeacherHook(Hook):
             train_data, val_data, student_step=student_step,
             dln_lr=self.dln_lr,
             progress=self.progress(runner),
-            lookahead_steps=self.lookahead_steps,
-            lookahead_max_grad_norm=self.lookahead_clip(runner),
-            reduce_mean=_mean_over_ranks,
-            class_mean=self.class_mean,
-            lookahead_direction_only=self.lookahead_direction_only)
+            objective=self.meta_objective(runner),
+            reduce_mean=_mean_over_ranks)
         elapsed = time.perf_counter() - start
         hub = runner.message_hub
         hub.update_scalar(hub_key(TEACH_TIME), elapsed)
@@ -496,13 +494,21 @@ class L2TTeacherHook(Hook):
 
     @property
     def class_mean(self) -> bool:
-        """Whether ℓ_val is the class mean (``val_loss='class_mean'``): what
-        the teach step and the meta-gradient probe are told."""
+        """Whether ℓ_val is the class mean (``val_loss='class_mean'``)."""
         return self.val_loss == 'class_mean'
 
-    def lookahead_clip(self, runner) -> Optional[float]:
-        """The total-norm clip of the look-ahead gradient under ``runner``'s
-        optim wrapper (``lookahead_max_grad_norm`` resolved)."""
+    def meta_objective(self, runner) -> MetaObjective:
+        """What the teach step differentiates under ``runner``, from this
+        hook's options (``lookahead_max_grad_norm='auto'`` resolved against
+        the optim wrapper's clip); the meta-gradient probe and the zoo's
+        teaching check take the same value."""
+        return MetaObjective(
+            lookahead_steps=self.lookahead_steps,
+            max_grad_norm=self._lookahead_clip(runner),
+            direction_only=self.lookahead_direction_only,
+            class_mean=self.class_mean)
+
+    def _lookahead_clip(self, runner) -> Optional[float]:
         if self.lookahead_max_grad_norm != 'auto':
             return self.lookahead_max_grad_norm
         wrapper = runner.optim_wrapper

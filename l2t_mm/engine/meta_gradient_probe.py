@@ -21,15 +21,16 @@ often the pairs agree is the measure of consistency. Nothing of the model,
 φ included, is changed.
 """
 from dataclasses import dataclass
-from typing import Dict, Iterable, List, Optional, Tuple
+from typing import Dict, Iterable, List, Tuple
 
 import torch
 from torch import Tensor, nn
 
 from .noise_diagnostic import clean_labelled, noise_reports
 from .student_step import StudentStep
-from .teach_step import (ParameterPartition, dln_meta_gradient, flatten,
-                         lookahead_tensors, unflatten)
+from .teach_step import (MetaObjective, ParameterPartition,
+                         dln_meta_gradient, flatten, lookahead_tensors,
+                         unflatten)
 
 
 @dataclass
@@ -100,22 +101,18 @@ def probe_meta_gradients(model: nn.Module, partition: ParameterPartition,
                          student_step: StudentStep,
                          pairs: Iterable[Tuple[dict, dict]], *,
                          step_size: float, progress: float,
-                         lookahead_steps: int = 1,
-                         max_grad_norm: Optional[float] = None,
-                         class_mean: bool = False,
-                         direction_only: bool = False) -> ProbeReport:
+                         objective: MetaObjective = MetaObjective()
+                         ) -> ProbeReport:
     """Meta-gradients of every (train, teach) pair of preprocessed batches at
     the model's current θ and φ, and the noise AUC of steps along them
-    (module docstring); ``class_mean`` and ``direction_only``: as the hook's
-    ``val_loss='class_mean'`` and ``lookahead_direction_only`` compute
-    them."""
+    (module docstring); ``objective``: as the hook's teach step has it
+    (:meth:`L2TTeacherHook.meta_objective`)."""
     batches, train_batches = [], []
     for train_data, val_data in pairs:
         student, constants, phi = lookahead_tensors(model, partition)
         meta_grad, _, val_loss = dln_meta_gradient(
             model, student, constants, phi, train_data, val_data,
-            student_step, lookahead_steps, max_grad_norm, progress=progress,
-            class_mean=class_mean, direction_only=direction_only)
+            student_step, objective, progress=progress)
         own = step_noise_auc(model, partition, meta_grad.sign(), step_size,
                              train_data, progress)
         batches.append(ProbedBatch(meta_grad, val_loss.item(), own))

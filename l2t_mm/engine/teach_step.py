@@ -8,7 +8,7 @@ differentiates through, φ the DLN parameters, ψ the teacher.
                         (:class:`StudentStep`: momentum, lr, weight decay);
                         optionally φ reaches θ' only through the
                         direction of the clipped gradient, not its length
-                        (:func:`clip_by_total_norm`)
+                        (:meth:`MetaObjective.lookahead_gradient`)
 2. DLN learning:        g = ∂ℓ_val(θ'; B_val)/∂φ;  Δφ, state = T_ψ(g, s)
                         φ_new = φ - β Δφ
 3. Teacher learning:    ψ ← Adam(∂ℓ_val(θ''(φ_new(ψ)); B_val)/∂ψ), only
@@ -172,47 +172,66 @@ def model_loss(model: nn.Module, tensors: Dict[str, Tensor], data: dict,
     return total
 
 
-def clip_by_total_norm(grads: Sequence[Optional[Tensor]],
-                       max_norm: Optional[float],
-                       direction_only: bool = False
-                       ) -> List[Optional[Tensor]]:
-    """Differentiable ``clip_grad_norm_``: the look-ahead must step like the
-    student's optimizer, which clips (YOLOv3: max_norm=35 against raw norms
-    in the thousands). Without it the look-ahead overshoots by orders of
-    magnitude and the meta-gradient explodes.
+@dataclass(frozen=True)
+class MetaObjective:
+    """What the meta-gradients of φ and ψ differentiate, beyond the two
+    batches: ℓ_val (its class mean with ``class_mean``,
+    :func:`validation_loss`) after ``lookahead_steps`` look-ahead steps on
+    the gradient of θ_S, clipped to the total norm ``max_grad_norm`` (None:
+    not clipped) like the student's and, with
+    ``direction_only``, reaching φ through its direction only
+    (:meth:`lookahead_gradient`).
 
-    ``direction_only``: the gradient keeps its (clipped) length, but as a
-    constant: φ reaches the look-ahead only through the gradient's
-    direction. A one-step look-ahead otherwise rewards any φ that lengthens
-    the step while it points downhill on ℓ_val, i.e. weighting the
-    large-gradient (high-loss) elements up, whether their labels are right
-    or not. The step itself is unchanged. (While the clip is active the
-    length is already about the constant ``max_norm``.)
+    One value, resolved by the hook from its options and the runner's optim
+    wrapper (:meth:`L2TTeacherHook.meta_objective`), so that the meta-gradient
+    probe and the zoo's teaching check compute exactly what the hook's teach
+    step computes.
     """
-    present = [g for g in grads if g is not None]
-    if not present or (max_norm is None and not direction_only):
-        return list(grads)
-    # + tiny: at a zero gradient sqrt's backward would be 0/0 = NaN and the
-    # teach step skipped; a gradient of norm above 1e-15 is unchanged.
-    tiny = torch.finfo(present[0].dtype).tiny
-    total = torch.sqrt(sum((g**2).sum() for g in present) + tiny)
-    scale = None if max_norm is None else (max_norm /
-                                           (total + 1e-6)).clamp(max=1.0)
-    if direction_only:
-        length = total if scale is None else scale * total
-        scale = length.detach() / total
-    return [None if g is None else g * scale for g in grads]
+    lookahead_steps: int = 1
+    max_grad_norm: Optional[float] = None
+    direction_only: bool = False
+    class_mean: bool = False
+
+    def lookahead_gradient(self, grads: Sequence[Optional[Tensor]]
+                           ) -> List[Optional[Tensor]]:
+        """Differentiable ``clip_grad_norm_``: the look-ahead must step like
+        the student's optimizer, which clips (YOLOv3: max_norm=35 against
+        raw norms in the thousands). Without it the look-ahead overshoots
+        by orders of magnitude and the meta-gradient explodes.
+
+        ``direction_only``: the gradient keeps its (clipped) length, but as
+        a constant: φ reaches the look-ahead only through the gradient's
+        direction. A one-step look-ahead otherwise rewards any φ that
+        lengthens the step while it points downhill on ℓ_val, i.e.
+        weighting the large-gradient (high-loss) elements up, whether their
+        labels are right or not. The step itself is unchanged. (While the
+        clip is active the length is already about the constant
+        ``max_grad_norm``.)
+        """
+        present = [g for g in grads if g is not None]
+        if not present or (self.max_grad_norm is None
+                           and not self.direction_only):
+            return list(grads)
+        # + tiny: at a zero gradient sqrt's backward would be 0/0 = NaN and
+        # the teach step skipped; a gradient of norm above 1e-15 is
+        # unchanged.
+        tiny = torch.finfo(present[0].dtype).tiny
+        total = torch.sqrt(sum((g**2).sum() for g in present) + tiny)
+        scale = None if self.max_grad_norm is None else (
+            self.max_grad_norm / (total + 1e-6)).clamp(max=1.0)
+        if self.direction_only:
+            length = total if scale is None else scale * total
+            scale = length.detach() / total
+        return [None if g is None else g * scale for g in grads]
 
 
 def lookahead(model: nn.Module, student: Dict[str, Tensor],
               constants: Dict[str, Tensor], phi: Dict[str, Tensor],
-              train_data: dict, student_step: StudentStep, steps: int,
-              max_grad_norm: Optional[float] = None, *, progress: float,
-              direction_only: bool = False):
-    """θ' after ``steps`` differentiable optimizer steps on the DLN loss (at
-    training progress ``progress``), with the gradient of θ_S clipped to
-    ``max_grad_norm`` like the student's (``direction_only``: see
-    :func:`clip_by_total_norm`).
+              train_data: dict, student_step: StudentStep,
+              objective: MetaObjective, *, progress: float):
+    """θ' after ``objective.lookahead_steps`` differentiable optimizer steps
+    on the DLN loss (at training progress ``progress``), each on the
+    gradient of θ_S as :meth:`MetaObjective.lookahead_gradient` shapes it.
 
     Returns ``(first DLN loss, θ')``; θ' stays a function of φ (and of ψ when
     φ is), which is what both meta-gradients flow through.
@@ -220,14 +239,13 @@ def lookahead(model: nn.Module, student: Dict[str, Tensor],
     names = list(student)
     current, optimizer_state = dict(student), None
     first_loss = None
-    for _ in range(steps):
+    for _ in range(objective.lookahead_steps):
         loss = model_loss(model, {**constants, **phi, **current}, train_data,
                           progress=progress)
         first_loss = loss if first_loss is None else first_loss
-        grads = clip_by_total_norm(
+        grads = objective.lookahead_gradient(
             torch.autograd.grad(loss, [current[name] for name in names],
-                                create_graph=True, allow_unused=True),
-            max_grad_norm, direction_only)
+                                create_graph=True, allow_unused=True))
         current, optimizer_state = student_step.step(
             current, dict(zip(names, grads)), optimizer_state)
     return first_loss, current
@@ -247,25 +265,20 @@ def validation_loss(model: nn.Module, student: Dict[str, Tensor],
 def dln_meta_gradient(model: nn.Module, student: Dict[str, Tensor],
                       constants: Dict[str, Tensor], phi: Dict[str, Tensor],
                       train_data: dict, val_data: dict,
-                      student_step: StudentStep, lookahead_steps: int = 1,
-                      max_grad_norm: Optional[float] = None, *,
-                      progress: float, class_mean: bool = False,
-                      direction_only: bool = False):
+                      student_step: StudentStep,
+                      objective: MetaObjective = MetaObjective(), *,
+                      progress: float):
     """Stage 1: look ahead under φ (DLNs at training progress ``progress``)
-    and differentiate ℓ_val(θ') w.r.t. φ (the class mean with
-    ``class_mean``, see :func:`validation_loss`; ``direction_only``: see
-    :func:`clip_by_total_norm`).
+    and differentiate ℓ_val(θ') w.r.t. φ, both as ``objective`` says.
 
     Returns the flat meta-gradient g and the (detached) DLN training loss
     and validation loss. ``phi`` values must be leaves requiring grad.
     """
     train_loss, student_ahead = lookahead(model, student, constants, phi,
-                                          train_data, student_step,
-                                          lookahead_steps, max_grad_norm,
-                                          progress=progress,
-                                          direction_only=direction_only)
+                                          train_data, student_step, objective,
+                                          progress=progress)
     val_loss = validation_loss(model, student_ahead, constants, phi, val_data,
-                               class_mean)
+                               objective.class_mean)
     grads = torch.autograd.grad(val_loss, list(phi.values()),
                                 allow_unused=True)
     return (flatten(grads, list(phi.values())).detach(),
@@ -311,19 +324,14 @@ def teach_step(model: nn.Module,
                student_step: StudentStep,
                dln_lr: float,
                progress: float,
-               lookahead_steps: int = 1,
-               lookahead_max_grad_norm: Optional[float] = None,
-               reduce_mean: Reduce = lambda tensor: tensor,
-               class_mean: bool = False,
-               lookahead_direction_only: bool = False) -> TeachResult:
+               objective: MetaObjective = MetaObjective(),
+               reduce_mean: Reduce = lambda tensor: tensor) -> TeachResult:
     """Run one teach step and, if everything is finite, commit φ, ψ and the
     teacher's state. ``model`` must be unwrapped (not DDP); ``reduce_mean``
     averages a flat tensor over ranks so φ and ψ stay identical everywhere.
-    ``train_data``/``val_data`` are outputs of the model's data preprocessor.
-    ``class_mean``: ℓ_val is the class mean of the stock loss
-    (:func:`validation_loss`). ``lookahead_direction_only``: φ reaches the
-    look-ahead only through its gradient's direction
-    (:func:`clip_by_total_norm`).
+    ``train_data``/``val_data`` are outputs of the model's data preprocessor;
+    ``objective``: the look-ahead and ℓ_val the meta-gradients differentiate
+    (:class:`MetaObjective`).
     """
     params = dict(model.named_parameters())
     student, constants, phi = lookahead_tensors(model, partition)
@@ -331,8 +339,7 @@ def teach_step(model: nn.Module,
     # 1. Student look-ahead under the current φ; g = ∂ℓ_val(θ')/∂φ.
     meta_grad, train_loss, val_before = dln_meta_gradient(
         model, student, constants, phi, train_data, val_data, student_step,
-        lookahead_steps, lookahead_max_grad_norm, progress=progress,
-        class_mean=class_mean, direction_only=lookahead_direction_only)
+        objective, progress=progress)
     reduced = reduce_mean(
         torch.cat([meta_grad, torch.stack([train_loss, val_before])]))
     meta_grad, (train_value, val_value) = reduced[:-2], reduced[-2:]
@@ -350,12 +357,10 @@ def teach_step(model: nn.Module,
     teacher_grad, val_after_value = None, torch.full_like(val_value, nan)
     if teacher.learnable:
         _, student_ahead = lookahead(model, student, constants, phi_new,
-                                     train_data, student_step,
-                                     lookahead_steps, lookahead_max_grad_norm,
-                                     progress=progress,
-                                     direction_only=lookahead_direction_only)
+                                     train_data, student_step, objective,
+                                     progress=progress)
         val_after = validation_loss(model, student_ahead, constants, phi_new,
-                                    val_data, class_mean)
+                                    val_data, objective.class_mean)
         teacher_params = {
             name: p
             for name, p in teacher.named_parameters() if p.requires_grad

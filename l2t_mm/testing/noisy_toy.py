@@ -18,7 +18,8 @@ from mmengine.registry import MODELS
 from torch import Tensor, nn
 
 from ..engine.student_step import StudentStep
-from ..engine.teach_step import partition_parameters, teach_step
+from ..engine.teach_step import (MetaObjective, partition_parameters,
+                                 teach_step)
 from ..models import L2TLoss, dynamic_loss_modules, loss_context
 from ..models.elementwise import describe_elements
 from ..models.noise_auc import noise_auc
@@ -146,7 +147,8 @@ def run_toy(teacher: Optional[dict], seed: int, steps: int = 200,
             val_batch, StudentStep(optimizer, {
                 name: params[name] for name in partition.student}),
             dln_lr=dln_lr, progress=step / steps,
-            lookahead_direction_only=lookahead_direction_only)
+            objective=MetaObjective(
+                direction_only=lookahead_direction_only))
         if result.applied and teacher_module.learnable:
             improved.append(result.val_loss_after < result.val_loss_before)
     with torch.no_grad():

@@ -174,9 +174,7 @@ def check_teaching(runner: Runner,
     progress = hook.progress(runner, runner.iter - 1)
     meta_grad, _, _ = dln_meta_gradient(
         model, student, constants, phi, train_data, val_data, student_step,
-        hook.lookahead_steps, hook.lookahead_clip(runner), progress=progress,
-        class_mean=hook.class_mean,
-        direction_only=hook.lookahead_direction_only)
+        hook.meta_objective(runner), progress=progress)
     sizes = [tensor.numel() for tensor in phi.values()]
     pieces = dict(zip(phi, meta_grad.split(sizes)))
     return {

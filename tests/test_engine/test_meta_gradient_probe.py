@@ -14,7 +14,7 @@ from l2t_mm.engine.meta_gradient_probe import (mean_pairwise_cosine,
                                                probe_meta_gradients,
                                                step_noise_auc)
 from l2t_mm.engine.student_step import StudentStep
-from l2t_mm.engine.teach_step import partition_parameters
+from l2t_mm.engine.teach_step import MetaObjective, partition_parameters
 
 
 @pytest.fixture(scope='module')
@@ -60,15 +60,20 @@ def test_probe_leaves_every_parameter_and_buffer_as_it_was(segmentor):
     assert -1 <= report.mean_cosine <= 1
 
 
-def test_probe_follows_the_class_mean_validation_loss(segmentor):
+def _probe_first_pair(segmentor, objective: MetaObjective):
     model, partition, batches = segmentor
     params = dict(model.named_parameters())
     step = StudentStep(None, {name: params[name]
                               for name in partition.student}, lr=0.01)
-    pairs = [(batches[0], batches[1])]
+    torch.manual_seed(1)  # the same dropout masks in the heads
+    return probe_meta_gradients(
+        model, partition, step, [(batches[0], batches[1])], step_size=0.01,
+        progress=0.0, objective=objective).batches[0]
+
+
+def test_probe_follows_the_class_mean_validation_loss(segmentor):
     stock, class_mean = (
-        probe_meta_gradients(model, partition, step, pairs, step_size=0.01,
-                             progress=0.0, class_mean=flag).batches[0]
+        _probe_first_pair(segmentor, MetaObjective(class_mean=flag))
         for flag in (False, True))
     # Another ℓ_val: another value (the pixel mean is mostly background)
     # and another direction for φ.
@@ -77,16 +82,10 @@ def test_probe_follows_the_class_mean_validation_loss(segmentor):
 
 
 def test_probe_follows_the_direction_only_lookahead(segmentor):
-    model, partition, batches = segmentor
-    params = dict(model.named_parameters())
-    step = StudentStep(None, {name: params[name]
-                              for name in partition.student}, lr=0.01)
-    probed = []
-    for flag in (False, True):
-        torch.manual_seed(1)  # the same dropout masks in the heads
-        probed.append(probe_meta_gradients(
-            model, partition, step, [(batches[0], batches[1])],
-            step_size=0.01, progress=0.0, direction_only=flag).batches[0])
+    probed = [
+        _probe_first_pair(segmentor, MetaObjective(direction_only=flag))
+        for flag in (False, True)
+    ]
     # The same look-ahead step (so the same ℓ_val), another meta-gradient.
     assert probed[1].val_loss == probed[0].val_loss
     assert not torch.allclose(probed[1].meta_grad, probed[0].meta_grad)

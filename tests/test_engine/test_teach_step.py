@@ -7,7 +7,8 @@ import torch
 from mmengine.registry import init_default_scope
 from toy import ToyClassifier, record_keyword, sgd_step, toy_batch
 
-from l2t_mm.engine.teach_step import (dln_meta_gradient, lookahead_tensors,
+from l2t_mm.engine.teach_step import (MetaObjective, dln_meta_gradient,
+                                      lookahead, lookahead_tensors,
                                       partition_parameters, student_state,
                                       teach_step)
 from l2t_mm.models import LSTMTeacher
@@ -86,7 +87,7 @@ def test_class_mean_loss_reaches_the_meta_gradient():
         student, constants, phi = lookahead_tensors(model, partition)
         results[class_mean] = dln_meta_gradient(
             model, student, constants, phi, train, val, still,
-            progress=0.0, class_mean=class_mean)
+            MetaObjective(class_mean=class_mean), progress=0.0)
     with torch.no_grad():
         per_sample = torch.nn.functional.cross_entropy(
             copy.deepcopy(model)(val['inputs']), labels, reduction='none')
@@ -100,8 +101,8 @@ def test_class_mean_loss_reaches_the_meta_gradient():
         student, constants, phi = lookahead_tensors(model, partition)
         grads.append(dln_meta_gradient(
             model, student, constants, phi, train, val,
-            sgd_step(model, partition, 0.5), progress=0.0,
-            class_mean=class_mean)[0])
+            sgd_step(model, partition, 0.5),
+            MetaObjective(class_mean=class_mean), progress=0.0)[0])
     assert grads[0].abs().max() > 0 and grads[1].abs().max() > 0
     assert not torch.allclose(grads[0], grads[1])
 
@@ -183,15 +184,14 @@ def test_head_only_lookahead_reports_dln_without_meta_gradient():
 
 
 def test_lookahead_clips_like_the_student_optimizer():
-    from l2t_mm.engine.teach_step import lookahead
     model, partition, _, _ = _setup()
     student, constants, phi = lookahead_tensors(model, partition)
     data = toy_batch(16, 0)
     sgd = sgd_step(model, partition, 1.0)
-    _, free = lookahead(model, student, constants, phi, data, sgd, steps=1,
-                        progress=0.0)
+    _, free = lookahead(model, student, constants, phi, data, sgd,
+                        MetaObjective(), progress=0.0)
     _, clipped = lookahead(model, student, constants, phi, data, sgd,
-                           steps=1, max_grad_norm=1e-3, progress=0.0)
+                           MetaObjective(max_grad_norm=1e-3), progress=0.0)
 
     def step_norm(ahead):
         return torch.sqrt(sum(((ahead[n] - student[n])**2).sum()
@@ -203,14 +203,18 @@ def test_lookahead_clips_like_the_student_optimizer():
 
 
 def test_direction_only_keeps_the_step_and_drops_its_length_from_phi():
-    from l2t_mm.engine.teach_step import clip_by_total_norm
+    def shaped(grad, max_norm, direction_only=False):
+        return MetaObjective(max_grad_norm=max_norm,
+                             direction_only=direction_only
+                             ).lookahead_gradient([grad])[0]
+
     # A "DLN" that only scales the gradient: the step gets longer with φ,
     # never turns. Direction-only, φ gets nothing from it.
     phi = torch.tensor(2.0, requires_grad=True)
     direction = torch.tensor([3.0, 4.0])
     for max_norm in (None, 100.0, 1.0):
-        free = clip_by_total_norm([phi * direction], max_norm)[0]
-        fixed = clip_by_total_norm([phi * direction], max_norm, True)[0]
+        free = shaped(phi * direction, max_norm)
+        fixed = shaped(phi * direction, max_norm, True)
         torch.testing.assert_close(fixed, free)
         (grad, ) = torch.autograd.grad(fixed.sum(), phi)
         assert grad.abs() < 1e-6, max_norm
@@ -219,48 +223,47 @@ def test_direction_only_keeps_the_step_and_drops_its_length_from_phi():
         assert (grad.abs() > 1) == (max_norm != 1.0), max_norm
     # A batch with nothing to learn: a zero meta-gradient, not NaN.
     for max_norm, direction_only in ((None, True), (1.0, False), (1.0, True)):
-        zero = clip_by_total_norm([phi * torch.zeros(2)], max_norm,
-                                  direction_only)[0]
+        zero = shaped(phi * torch.zeros(2), max_norm, direction_only)
         (grad, ) = torch.autograd.grad(zero.sum(), phi)
         assert grad == 0, (max_norm, direction_only)
     # A φ that turns the gradient still reaches it.
-    turned = clip_by_total_norm([torch.stack([phi, 1 - phi])], None, True)
-    (grad, ) = torch.autograd.grad(turned[0][0], phi)
+    turned = shaped(torch.stack([phi, 1 - phi]), None, True)
+    (grad, ) = torch.autograd.grad(turned[0], phi)
     assert grad.abs() > 0.1
 
 
 def test_direction_only_lookahead_same_student_other_meta_gradient():
-    from l2t_mm.engine.teach_step import lookahead
     model, partition, _, _ = _setup()
     train, val = toy_batch(16, 0), toy_batch(16, 1)
     step = sgd_step(model, partition, 0.5)
     aheads, grads = [], []
     for direction_only in (False, True):
+        objective = MetaObjective(direction_only=direction_only)
         student, constants, phi = lookahead_tensors(model, partition)
         aheads.append(lookahead(model, student, constants, phi, train, step,
-                                steps=1, progress=0.0,
-                                direction_only=direction_only)[1])
+                                objective, progress=0.0)[1])
         grads.append(dln_meta_gradient(
-            model, student, constants, phi, train, val, step,
-            progress=0.0, direction_only=direction_only)[0])
+            model, student, constants, phi, train, val, step, objective,
+            progress=0.0)[0])
     for name in aheads[0]:
         torch.testing.assert_close(aheads[1][name], aheads[0][name])
     assert grads[1].norm() > 0
     assert not torch.allclose(grads[0], grads[1])
 
 
-def test_both_lookaheads_of_a_learned_teacher_step_direction_only(
+def test_both_lookaheads_of_a_learned_teacher_step_get_the_objective(
         monkeypatch):
     # the module, not the function l2t_mm.engine exports under its name
     module = importlib.import_module('l2t_mm.engine.teach_step')
-    seen = record_keyword(monkeypatch, module, 'lookahead', 'direction_only')
+    seen = record_keyword(monkeypatch, module, 'lookahead', 'objective')
     model, partition, teacher, optimizer = _setup()
+    objective = MetaObjective(direction_only=True)
     result = teach_step(model, partition, teacher, optimizer,
                         toy_batch(16, 0), toy_batch(16, 1),
                         sgd_step(model, partition, 0.1), dln_lr=0.1,
-                        progress=0.5, lookahead_direction_only=True)
+                        progress=0.5, objective=objective)
     assert result.applied, result.skip_reason
-    assert seen == [True, True]  # φ's meta-gradient, then ψ's
+    assert seen == [objective, objective]  # φ's meta-gradient, then ψ's
 
 
 def test_student_state_lives_on_the_device_of_the_losses():

@@ -281,7 +281,19 @@ def test_lookahead_clipping_follows_the_student_optimizer(
     runner = _runner(tmp_path, max_iters=1, checkpoint_interval=1)
     runner.optim_wrapper = runner.build_optim_wrapper(
         dict(optimizer=dict(type='SGD', lr=0.1), clip_grad=clip))
-    assert hook.lookahead_clip(runner) == expected
+    assert hook.meta_objective(runner).max_grad_norm == expected
+
+
+def test_meta_objective_carries_every_option_of_the_hook(tmp_path):
+    from l2t_mm.engine import MetaObjective
+    hook = L2TTeacherHook(teach_dataloader=_loader(ToyDataset(8, 1)),
+                          lookahead_steps=3, lookahead_max_grad_norm=2.0,
+                          lookahead_direction_only=True,
+                          val_loss='class_mean')
+    runner = _runner(tmp_path, max_iters=1, checkpoint_interval=1)
+    assert hook.meta_objective(runner) == MetaObjective(
+        lookahead_steps=3, max_grad_norm=2.0, direction_only=True,
+        class_mean=True)
 
 
 @pytest.mark.parametrize('direction_only', [False, True])
@@ -289,11 +301,12 @@ def test_direction_only_reaches_the_teach_step(tmp_path, monkeypatch,
                                                direction_only):
     from l2t_mm.engine import l2t_teacher_hook
     seen = record_keyword(monkeypatch, l2t_teacher_hook, 'teach_step',
-                          'lookahead_direction_only')
+                          'objective')
     runner = _runner(tmp_path, max_iters=2, checkpoint_interval=2,
                      lookahead_direction_only=direction_only)
     runner.train()
-    assert seen == [direction_only]
+    assert [objective.direction_only for objective in seen] == [
+        direction_only]
     assert _teacher_hook(runner).teach_steps == 1
 
 
