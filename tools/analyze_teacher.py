@@ -16,7 +16,9 @@ checkpoint named in WORK_DIR/last_checkpoint it reads where the teacher left
 parameter, e.g. a WeightingDLN's output bias, which starts at log(e - 1).
 With clean labels beside the noisy ones it also draws the noise AUC of
 every DLN over training (how well low weights pick out corrupted labels;
-0.5 = blind; dashed: the same among elements of one target only) and,
+0.5 = blind; dashed: the same among elements of one target only; the
+summary gives its first and last value and its mean over the teach steps,
+as the benchmark does) and,
 from ``l2t_noise_elements.json``, each DLN's weight against its element's
 loss at the last teach step, corrupted elements in red (the
 Meta-Weight-Net figure). Writes ``teacher_analysis.png``,
@@ -33,6 +35,7 @@ from pathlib import Path
 
 warnings.filterwarnings('ignore', message='pkg_resources is deprecated')
 
+from l2t_mm.benchmark.logs import run_mean_per_module  # noqa: E402
 from l2t_mm.engine.log_schema import (NOISE_AUC_PREFIXES,  # noqa: E402
                                       SLOPE_PREFIX, WEIGHT_KEY,
                                       taught_in, teach_result_key)
@@ -212,9 +215,10 @@ def plot_noise_elements(elements: dict, path: Path) -> None:
     plt.close(fig)
 
 
-def summarise(series: dict) -> dict:
-    """First and last mean weight of each DLN, its hidden units' slope, and
-    the update norms."""
+def summarise(series: dict, rows: list) -> dict:
+    """First and last mean weight of each DLN, its hidden units' slope, the
+    update norms, and the noise AUCs: first, last and, from the log
+    ``rows``, their mean over the teach steps as the benchmark reports it."""
     summary = dict(teach_steps=series['teach_steps'], modules={})
     for module, stats in series['weights'].items():
         if 'mean' in stats:
@@ -235,9 +239,12 @@ def summarise(series: dict) -> dict:
                      min=min(value for _, value in points))
         for module, points in series['slopes'].items()
     }
-    for key in NOISE_AUC_PREFIXES:
+    train_rows = [row for row in rows if 'iter' in row]
+    for key, prefix in NOISE_AUC_PREFIXES.items():
+        run_means = run_mean_per_module(train_rows, prefix)
         summary[key] = {
-            module: dict(first=points[0][1], last=points[-1][1])
+            module: dict(first=points[0][1], last=points[-1][1],
+                         run_mean=run_means[module])
             for module, points in series[key].items()
         }
     updates = [v for _, v in series['teach'].get('update_norm', [])]
@@ -285,7 +292,8 @@ def main(argv=None) -> int:
         return 2
     out = Path(args.out or args.work_dir)
     out.mkdir(parents=True, exist_ok=True)
-    series = collect(read_scalars(args.work_dir))
+    rows = read_scalars(args.work_dir)
+    series = collect(rows)
     series['classes'] = collect_classes(read_class_weights(args.work_dir))
     plot(series, out / 'teacher_analysis.png')
     written = [out / 'teacher_analysis.png']
@@ -296,7 +304,7 @@ def main(argv=None) -> int:
     if elements:
         plot_noise_elements(elements, out / 'noise_weights.png')
         written.append(out / 'noise_weights.png')
-    summary = summarise(series)
+    summary = summarise(series, rows)
     summary['dln_parameters'] = read_dln_parameters(
         Path(args.work_dir), sorted(summary['modules']))
     (out / 'teacher_analysis.json').write_text(json.dumps(

@@ -52,7 +52,7 @@ def summarise_rows(rows: List[dict], task: str, window: int) -> Dict:
         metrics=metrics,
         **{name: _last_per_module(train_rows, prefix)
            for name, prefix in NOISE_AUC_PREFIXES.items()},
-        **{name + RUN_MEAN: _mean_per_module(train_rows, prefix)
+        **{name + RUN_MEAN: run_mean_per_module(train_rows, prefix)
            for name, prefix in NOISE_AUC_PREFIXES.items()},
         time_per_iter_s=robust_time_per_iter(times, window),
         time_per_iter_mean_s=statistics.mean(times[WARMUP_ITERS:] or times),
@@ -75,7 +75,8 @@ def _last_per_module(rows: List[dict], prefix: str) -> Dict[str, float]:
     return last
 
 
-def _mean_per_module(rows: List[dict], prefix: str) -> Dict[str, float]:
+def run_mean_per_module(rows: List[dict],
+                        prefix: str) -> Dict[str, float]:
     """Each DLN's mean under ``prefix`` over the teach steps that measured
     it (:func:`~l2t_mm.engine.log_schema.measured_key`; in logs from before
     that count, the rows in which a teach step was applied), as far as the

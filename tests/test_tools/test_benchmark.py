@@ -107,6 +107,16 @@ def test_analyze_teacher_plots_an_l2t_run(quick_report):
     assert set(summary['noise_auc']) == set(summary['modules'])
     assert all(0 <= auc['last'] <= 1 for auc in summary['noise_auc'].values())
     assert set(summary['noise_auc_within']) <= set(summary['noise_auc'])
+    # ... and its mean over the teach steps, as the benchmark reports it.
+    run = next(run for run in json.loads(
+        (out / 'benchmark.json').read_text())['runs']
+               if run['variant'] == 'l2t' and run['seed'] == 0)
+    for key in ('noise_auc', 'noise_auc_within'):
+        for module, auc in summary[key].items():
+            assert auc['run_mean'] == pytest.approx(
+                run[key + '_run_mean'][module])
+            points = [value for _, value in report['series'][key][module]]
+            assert min(points) <= auc['run_mean'] <= max(points)
     assert (out / 'analysis' / 'noise_weights.png').stat().st_size > 1000
     baseline = run_tool('analyze_teacher.py', str(out / 'baseline_seed0'))
     assert baseline.returncode != 0
