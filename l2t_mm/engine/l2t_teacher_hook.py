@@ -23,8 +23,8 @@ from ..utils.checks import require_bool
 from .log_schema import (CLASS_WEIGHTS_FILE, NOISE_AUC_PREFIX,
                          NOISE_AUC_WITHIN_PREFIX, NOISE_ELEMENTS_FILE,
                          SKIPPED_STEPS, SLOPE_PREFIX, TEACH_RESULTS,
-                         TEACH_STEPS, TEACH_TIME, hub_key, measured_key,
-                         next_measured_count, teach_result_key, weight_key)
+                         TEACH_STEPS, TEACH_TIME, hub_key, log_noise_auc,
+                         teach_result_key, weight_key)
 from .noise_diagnostic import clean_labelled, noise_reports
 from .student_step import StudentStep
 from .teach_step import (MetaObjective, ParameterPartition,
@@ -455,11 +455,7 @@ class L2TTeacherHook(Hook):
                                 (NOISE_AUC_WITHIN_PREFIX,
                                  report.auc_within_target)):
                 if auc == auc:  # NaN: nothing corrupted (or clean) here
-                    key = prefix + name
-                    runner.message_hub.update_scalar(hub_key(key), auc)
-                    runner.message_hub.update_scalar(
-                        hub_key(measured_key(key)),
-                        next_measured_count(runner.message_hub, key))
+                    log_noise_auc(runner.message_hub, prefix + name, auc)
             keep = torch.randperm(report.num_elements, generator=generator)
             keep = keep[:NOISE_SAMPLE_SIZE].to(report.values.device)
             record[name] = dict(

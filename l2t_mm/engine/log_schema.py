@@ -55,14 +55,16 @@ def hub_key(key: str) -> str:
     return f'train/{key}'
 
 
-def next_measured_count(message_hub: MessageHub, key: str) -> int:
-    """The count to log beside the noise AUC ``key`` measured now: one more
-    than ``message_hub`` holds. The hub keeps it, not the hook, because
+def log_noise_auc(message_hub: MessageHub, key: str, auc: float) -> None:
+    """Log the noise AUC ``key`` measured now, and its count (one more than
+    ``message_hub`` holds). The hub keeps the count, not the hook, because
     mmengine saves the hub in checkpoints and restores it on resume: a
     resumed run's counts go on where they stopped."""
+    counted = hub_key(measured_key(key))
     scalars = message_hub.log_scalars
-    name = hub_key(measured_key(key))
-    return int(scalars[name].current()) + 1 if name in scalars else 1
+    count = int(scalars[counted].current()) + 1 if counted in scalars else 1
+    message_hub.update_scalar(hub_key(key), auc)
+    message_hub.update_scalar(counted, count)
 
 
 def taught_in(row: dict, steps_before: int) -> Optional[int]:

@@ -5,8 +5,8 @@ import dataclasses
 from mmengine.logging import MessageHub
 
 from l2t_mm.engine.log_schema import (TEACH_RESULTS, TEACH_STEPS, hub_key,
-                                      measured_key, next_measured_count,
-                                      taught_in, teach_result_key, weight_key,
+                                      log_noise_auc, measured_key, taught_in,
+                                      teach_result_key, weight_key,
                                       WEIGHT_KEY)
 from l2t_mm.engine.teach_step import TeachResult
 
@@ -25,17 +25,25 @@ def test_measured_counts_have_keys_of_their_own():
 
 
 def test_measured_counts_go_on_through_a_resumed_message_hub():
-    key = 'l2t/noise_auc/decode_head.loss_decode'
+    key, other = ('l2t/noise_auc/decode_head.loss_decode',
+                  'l2t/noise_auc/other')
+
+    def count(message_hub, name):
+        return message_hub.get_scalar(hub_key(measured_key(name))).current()
+
     hub = MessageHub('l2t_schema_counts')
-    assert next_measured_count(hub, key) == 1  # a fresh run
-    for _ in range(3):
-        hub.update_scalar(hub_key(measured_key(key)),
-                          next_measured_count(hub, key))
-    assert next_measured_count(hub, 'l2t/noise_auc/other') == 1
+    log_noise_auc(hub, key, 0.25)
+    assert count(hub, key) == 1  # a fresh run starts at 1
+    for auc in (0.5, 0.75):
+        log_noise_auc(hub, key, auc)
+    log_noise_auc(hub, other, 0.9)
+    assert (count(hub, key), count(hub, other)) == (3, 1)
+    assert hub.get_scalar(hub_key(key)).current() == 0.75
     # What a checkpoint carries and a resume loads into a new hub.
     resumed = MessageHub('l2t_schema_counts_resumed')
     resumed.load_state_dict(hub.state_dict())
-    assert next_measured_count(resumed, key) == 4
+    log_noise_auc(resumed, key, 0.5)
+    assert count(resumed, key) == 4
 
 
 def test_weight_keys_parse_back_to_module_and_statistic():
