@@ -40,8 +40,9 @@ from l2t_mm.engine.log_schema import (NOISE_AUC_PREFIXES,  # noqa: E402
                                       SLOPE_PREFIX, WEIGHT_KEY,
                                       taught_in, teach_result_key)
 from l2t_mm.utils.checkpoint import load_from_trusted_local  # noqa: E402
-from l2t_mm.utils.run_logs import (read_class_weights,  # noqa: E402
-                                   read_noise_elements, read_scalars)
+from l2t_mm.utils.run_logs import (is_training_row,  # noqa: E402
+                                   read_class_weights, read_noise_elements,
+                                   read_scalars)
 
 TEACH_KEYS = ('meta_grad_norm', 'update_norm', 'val_loss_before',
               'val_loss_after')
@@ -59,7 +60,7 @@ def collect(rows: list) -> dict:
     teach = defaultdict(list)
     steps_seen = 0
     for row in rows:
-        if 'iter' not in row:
+        if not is_training_row(row):
             continue
         for key, value in row.items():
             match = WEIGHT_KEY.match(key)
@@ -239,7 +240,7 @@ def summarise(series: dict, rows: list) -> dict:
                      min=min(value for _, value in points))
         for module, points in series['slopes'].items()
     }
-    train_rows = [row for row in rows if 'iter' in row]
+    train_rows = [row for row in rows if is_training_row(row)]
     for key, prefix in NOISE_AUC_PREFIXES.items():
         run_means = run_mean_per_module(train_rows, prefix)
         summary[key] = {

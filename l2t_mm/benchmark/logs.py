@@ -7,7 +7,8 @@ from typing import Dict, List
 
 from ..engine.log_schema import (NOISE_AUC_PREFIXES, TEACH_TIME, measured_key,
                                  taught_in)
-from ..utils.run_logs import read_per_class_iou, read_scalars
+from ..utils.run_logs import (is_training_row, read_per_class_iou,
+                              read_scalars)
 from .schema import METRICS, WARMUP_ITERS
 
 RUN_MEAN = '_run_mean'  # suffix of a noise AUC's mean over the teach steps
@@ -27,12 +28,12 @@ def robust_time_per_iter(times: List[float], window: int) -> float:
 def summarise_rows(rows: List[dict], task: str, window: int) -> Dict:
     """Summary of a run from its ``scalars.json`` rows (training rows carry
     ``iter`` and ``loss``; validation rows the metrics)."""
-    train_rows = [r for r in rows if 'iter' in r and 'loss' in r]
+    train_rows = [row for row in rows if is_training_row(row)]
     # A validation row's own 'step' is the epoch when metrics are logged by
     # epoch; the iteration it belongs to is that of the train row before it.
     val_rows, last_iter = [], 0
     for row in rows:
-        if 'iter' in row:
+        if is_training_row(row):
             last_iter = row['iter']
         else:
             val_rows.append(dict(row, step=last_iter))

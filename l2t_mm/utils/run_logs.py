@@ -26,6 +26,14 @@ def read_scalars(work_dir: PathLike) -> List[dict]:
     return [json.loads(line) for line in path.read_text().splitlines()]
 
 
+def is_training_row(row: dict) -> bool:
+    """Whether a ``scalars.json`` row is a training iteration's (mmengine's
+    LoggerHook gives those ``iter``; validation rows have ``step`` instead):
+    the one test the benchmark and ``tools/analyze_teacher.py`` share, so
+    they read the same rows."""
+    return 'iter' in row
+
+
 def read_class_weights(work_dir: PathLike) -> List[dict]:
     """Lines of the newest run's ``l2t_class_weights.jsonl`` (written by
     ``L2TTeacherHook`` at every teach step); empty if there is none."""

@@ -5,6 +5,7 @@ import pytest
 
 from l2t_mm.benchmark.logs import (robust_time_per_iter, summarise_rows,
                                    summarise_run)
+from l2t_mm.utils.run_logs import is_training_row
 
 # Six iterations, a teach step after iterations 2, 4 and 6 (the count
 # advances; 0.5 s each), one validation after iteration 3 and one at the
@@ -73,6 +74,11 @@ def test_run_mean_counts_only_the_teach_steps_that_measured_the_auc():
     assert summary['noise_auc_run_mean'] == {
         'decode_head.loss_decode': pytest.approx(0.75)}
     assert summary['noise_auc'] == {'decode_head.loss_decode': 0.9}
+
+
+def test_training_rows_are_those_with_an_iteration():
+    assert [is_training_row(row) for row in ROWS] == [
+        True, True, True, False, True, True, True, False]
 
 
 def test_a_run_without_teaching_or_validation():
