@@ -23,12 +23,13 @@ from ..utils.checks import require_bool
 from .log_schema import (CLASS_WEIGHTS_FILE, NOISE_AUC_PREFIX,
                          NOISE_AUC_WITHIN_PREFIX, NOISE_ELEMENTS_FILE,
                          SKIPPED_STEPS, SLOPE_PREFIX, TEACH_RESULTS,
-                         TEACH_STEPS, TEACH_TIME, hub_key, log_noise_auc,
-                         teach_result_key, weight_key)
+                         TEACH_STEPS, TEACH_TIME, WARMUP_BATCHES, hub_key,
+                         log_noise_auc, teach_result_key, weight_key)
 from .noise_diagnostic import clean_labelled, noise_reports
 from .student_step import StudentStep
 from .teach_step import (MetaObjective, ParameterPartition,
-                         partition_parameters, teach_step)
+                         pair_meta_gradient, partition_parameters,
+                         teach_step)
 from .teacher_transfer import (CHECKPOINT_KEY, Layout, TeacherSourceError,
                                apply_teacher_source, dln_layout, model_task,
                                read_teacher_source, teacher_record,
@@ -117,6 +118,15 @@ class L2TTeacherHook(Hook):
             the student never trains on; its pipeline must load annotations.
         interval: teach every ``interval`` training iterations.
         start_iter: no teaching before this iteration.
+        warmup_batches: make the first teach step from the summed
+            meta-gradients of this many batch pairs, one per training
+            iteration from ``start_iter`` on, φ held fixed until then
+            (0: the first step uses one pair, at the first ``interval``).
+            One pair's meta-gradient has no reliable sign at the start, and
+            a run tends to keep the direction its first steps take
+            (docs/benchmark/easy_regime.md, sections 15–17); the number of
+            teach batches in one pass over the teach split is a natural
+            choice. Each warm-up iteration costs one look-ahead.
         lookahead_params: θ_S, the parameters the look-ahead differentiates
             through: ``'head'`` (every head carrying an L2T module),
             ``'all'``, or a list of parameter-name prefixes.
@@ -177,6 +187,7 @@ class L2TTeacherHook(Hook):
                                          None] = None,
                  interval: int = 10,
                  start_iter: int = 0,
+                 warmup_batches: int = 0,
                  lookahead_params: Union[str, Sequence[str]] = 'head',
                  lookahead_lr: Optional[float] = None,
                  lookahead_steps: int = 1,
@@ -197,7 +208,8 @@ class L2TTeacherHook(Hook):
                 'training set.')
         for key, value, minimum in (('interval', interval, 1),
                                     ('lookahead_steps', lookahead_steps, 1),
-                                    ('start_iter', start_iter, 0)):
+                                    ('start_iter', start_iter, 0),
+                                    ('warmup_batches', warmup_batches, 0)):
             if not isinstance(value, int) or value < minimum:
                 raise ValueError(f'L2TTeacherHook.{key} must be an int >= '
                                  f'{minimum}, got {value!r}')
@@ -223,6 +235,7 @@ class L2TTeacherHook(Hook):
         self.teach_dataloader_cfg = teach_dataloader
         self.interval = interval
         self.start_iter = start_iter
+        self.warmup_batches = warmup_batches
         self.lookahead_params = lookahead_params
         self.lookahead_lr = lookahead_lr
         self.lookahead_steps = lookahead_steps
@@ -249,6 +262,9 @@ class L2TTeacherHook(Hook):
         self.partition: Optional[ParameterPartition] = None
         self.teach_steps = 0
         self.skipped_steps = 0
+        # The warm-up's summed meta-gradients and how many pairs they hold.
+        self.warmup_sum: Optional[Tensor] = None
+        self.warmup_count = 0
         self.teach_batches_in_epoch = 0
         self.teach_epoch = 0
         self._teach_iterator: Optional[Iterator] = None
@@ -266,10 +282,17 @@ class L2TTeacherHook(Hook):
 
     # -- policy ---------------------------------------------------------
     def should_teach(self, iteration: int) -> bool:
-        """Whether to teach after (0-based) training ``iteration``. Override
-        it for another policy: the hook asks nothing else."""
+        """Whether to teach after (0-based) training ``iteration``, once the
+        warm-up (``warmup_batches``) is over. Override it for another
+        policy: the hook asks nothing else."""
         done = iteration + 1
         return done > self.start_iter and done % self.interval == 0
+
+    def warming_up(self, iteration: int) -> bool:
+        """Whether (0-based) training ``iteration`` belongs to the warm-up:
+        asked for, from ``start_iter`` on, until a teach step is applied."""
+        return (self.warmup_batches > 0 and self.teach_steps == 0
+                and iteration + 1 > self.start_iter)
 
     @staticmethod
     def progress(runner, iteration: Optional[int] = None) -> float:
@@ -330,7 +353,12 @@ class L2TTeacherHook(Hook):
             f'({num_coordinates} parameters) with '
             f'{type(self.teacher).__name__} every {self.interval} iters; '
             f'look-ahead through {len(self.partition.student)} tensors '
-            f'({self.lookahead_params!r}); ℓ_val: {self.val_loss}.')
+            f'({self.lookahead_params!r}); ℓ_val: {self.val_loss}.'
+            + (f' The first teach step sums {self.warmup_batches} batch '
+               "pairs' meta-gradients (warm-up, one look-ahead per "
+               f'iteration from iter {self.start_iter + 1}; the teach split '
+               f'has {len(self.teach_dataloader)} batches).'
+               if self.warmup_batches else ''))
 
     def before_train(self, runner) -> None:
         # Here, not in before_run: Runner.train() initialises the weights
@@ -387,7 +415,10 @@ class L2TTeacherHook(Hook):
             return
         self._student_pass.close()
         self._log_dln_weights(runner)
-        if self.should_teach(runner.iter):
+        if self.warming_up(runner.iter) and \
+                self.warmup_count + 1 < self.warmup_batches:
+            self._accumulate(runner, self._student(runner), data_batch)
+        elif self.warming_up(runner.iter) or self.should_teach(runner.iter):
             self._write_class_weights(runner, runner.iter + 1)
             self._teach(runner, self._student(runner), data_batch)
 
@@ -395,6 +426,26 @@ class L2TTeacherHook(Hook):
         # The iterations after the last teach step form a last window.
         if self.training:
             self._write_class_weights(runner, runner.iter)
+
+    def _accumulate(self, runner, model: nn.Module, data_batch) -> None:
+        """A warm-up iteration: add this batch pair's meta-gradient to the
+        sum the first teach step will be made from; φ stays."""
+        meta_grad = pair_meta_gradient(
+            model, self.partition,
+            model.data_preprocessor(data_batch, True),
+            model.data_preprocessor(self._next_teach_batch(), True),
+            self._student_step(runner, model), self.progress(runner),
+            self.meta_objective(runner), _mean_over_ranks)
+        if meta_grad is None:
+            runner.logger.warning(
+                f'L2T: warm-up batch pair at iter {runner.iter + 1} left out '
+                '(non-finite loss or meta-gradient).')
+            return
+        self.warmup_sum = (meta_grad if self.warmup_sum is None else
+                           self.warmup_sum + meta_grad)
+        self.warmup_count += 1
+        runner.message_hub.update_scalar(hub_key(WARMUP_BATCHES),
+                                         self.warmup_count)
 
     def _teach(self, runner, model: nn.Module, data_batch) -> None:
         start = time.perf_counter()
@@ -407,7 +458,8 @@ class L2TTeacherHook(Hook):
             dln_lr=self.dln_lr,
             progress=self.progress(runner),
             objective=self.meta_objective(runner),
-            reduce_mean=_mean_over_ranks)
+            reduce_mean=_mean_over_ranks,
+            accumulated=self.warmup_sum)
         elapsed = time.perf_counter() - start
         hub = runner.message_hub
         hub.update_scalar(hub_key(TEACH_TIME), elapsed)
@@ -420,6 +472,14 @@ class L2TTeacherHook(Hook):
             return
         self.teach_steps += 1
         hub.update_scalar(hub_key(TEACH_STEPS), self.teach_steps)
+        if self.warmup_batches and self.teach_steps == 1:
+            self.warmup_sum = None
+            self.warmup_count += 1
+            hub.update_scalar(hub_key(WARMUP_BATCHES), self.warmup_count)
+            runner.logger.info(
+                f'L2T: warm-up over: the first teach step (iter '
+                f'{runner.iter + 1}) summed the meta-gradients of '
+                f'{self.warmup_count} batch pairs.')
         self._diagnose_noise(runner, model, train_data)
         for key in TEACH_RESULTS:
             value = getattr(result, key)
@@ -579,6 +639,8 @@ class L2TTeacherHook(Hook):
                        if self.teacher_optimizer is not None else None),
             teach_steps=self.teach_steps,
             skipped_steps=self.skipped_steps,
+            warmup_count=self.warmup_count,
+            warmup_sum=self.warmup_sum,
             teach_epoch=self.teach_epoch,
             teach_batches_in_epoch=self.teach_batches_in_epoch)
 
@@ -614,6 +676,11 @@ class L2TTeacherHook(Hook):
         self.origin = state.get('init_teacher')  # older entries: unknown
         self.teach_steps = state['teach_steps']
         self.skipped_steps = state['skipped_steps']
+        # Older entries have no warm-up: none was asked for.
+        self.warmup_count = state.get('warmup_count', 0)
+        saved_sum = state.get('warmup_sum')
+        self.warmup_sum = (None if saved_sum is None else
+                           saved_sum.to(self.teacher.steps.device))
         self.teach_epoch = state['teach_epoch']
         # Replay the teach loader to where it was, so a resumed run sees the
         # same teach batches as an uninterrupted one.

@@ -18,6 +18,8 @@ NOISE_ELEMENTS_FILE = 'l2t_noise_elements.json'
 TEACH_STEPS = 'l2t/teach_steps'  # count of applied teach steps so far
 SKIPPED_STEPS = 'l2t/skipped_steps'
 TEACH_TIME = 'l2t/teach_time'
+# Batch pairs whose meta-gradients a warm-up has summed before φ first moves.
+WARMUP_BATCHES = 'l2t/warmup_batches'
 TEACH_RESULTS = ('train_loss', 'val_loss_before', 'val_loss_after',
                  'meta_grad_norm', 'update_norm')  # fields of TeachResult
 NOISE_AUC_PREFIX = 'l2t/noise_auc/'  # + DLN module name

@@ -10,7 +10,8 @@ differentiates through, φ the DLN parameters, ψ the teacher.
                         direction of the clipped gradient, not its length
                         (:meth:`MetaObjective.lookahead_gradient`)
 2. DLN learning:        g = ∂ℓ_val(θ'; B_val)/∂φ;  Δφ, state = T_ψ(g, s)
-                        φ_new = φ - β Δφ
+                        φ_new = φ - β Δφ  (a warm-up's first step: g plus
+                        earlier pairs' g, :func:`pair_meta_gradient`)
 3. Teacher learning:    ψ ← Adam(∂ℓ_val(θ''(φ_new(ψ)); B_val)/∂ψ), only
                         for a teacher with parameters (not AdamTeacher)
 
@@ -285,6 +286,41 @@ def dln_meta_gradient(model: nn.Module, student: Dict[str, Tensor],
             train_loss.detach(), val_loss.detach())
 
 
+def _averaged_meta_gradient(model: nn.Module, student: Dict[str, Tensor],
+                            constants: Dict[str, Tensor],
+                            phi: Dict[str, Tensor], train_data: dict,
+                            val_data: dict, student_step: StudentStep,
+                            objective: MetaObjective, progress: float,
+                            reduce_mean: Reduce):
+    """Stage 1 averaged over ranks: ``(g, train loss, val loss)``, or
+    ``(None, None, None)`` if any of them is not finite on some rank."""
+    meta_grad, train_loss, val_loss = dln_meta_gradient(
+        model, student, constants, phi, train_data, val_data, student_step,
+        objective, progress=progress)
+    reduced = reduce_mean(
+        torch.cat([meta_grad, torch.stack([train_loss, val_loss])]))
+    if not torch.isfinite(reduced).all():
+        return None, None, None
+    return reduced[:-2], reduced[-2], reduced[-1]
+
+
+def pair_meta_gradient(model: nn.Module, partition: ParameterPartition,
+                       train_data: dict, val_data: dict,
+                       student_step: StudentStep, progress: float,
+                       objective: MetaObjective = MetaObjective(),
+                       reduce_mean: Reduce = lambda tensor: tensor
+                       ) -> Optional[Tensor]:
+    """Stage 1 alone: one batch pair's meta-gradient g at the current θ and
+    φ, averaged over ranks (``None`` if not finite). Changes nothing: a
+    warm-up sums these and hands the sum to :func:`teach_step`
+    (``accumulated``)."""
+    student, constants, phi = lookahead_tensors(model, partition)
+    meta_grad, _, _ = _averaged_meta_gradient(
+        model, student, constants, phi, train_data, val_data, student_step,
+        objective, progress, reduce_mean)
+    return meta_grad
+
+
 def flatten(tensors: Sequence[Optional[Tensor]],
             like: Sequence[Tensor]) -> Tensor:
     """One flat vector of ``tensors`` (zeros where one is ``None``, shaped
@@ -325,26 +361,28 @@ def teach_step(model: nn.Module,
                dln_lr: float,
                progress: float,
                objective: MetaObjective = MetaObjective(),
-               reduce_mean: Reduce = lambda tensor: tensor) -> TeachResult:
+               reduce_mean: Reduce = lambda tensor: tensor,
+               accumulated: Optional[Tensor] = None) -> TeachResult:
     """Run one teach step and, if everything is finite, commit φ, ψ and the
     teacher's state. ``model`` must be unwrapped (not DDP); ``reduce_mean``
     averages a flat tensor over ranks so φ and ψ stay identical everywhere.
     ``train_data``/``val_data`` are outputs of the model's data preprocessor;
     ``objective``: the look-ahead and ℓ_val the meta-gradients differentiate
-    (:class:`MetaObjective`).
+    (:class:`MetaObjective`); ``accumulated``: the summed meta-gradients of
+    earlier batch pairs (:func:`pair_meta_gradient`), added to this pair's
+    before the teacher sees it (a warm-up's first step).
     """
     params = dict(model.named_parameters())
     student, constants, phi = lookahead_tensors(model, partition)
 
     # 1. Student look-ahead under the current φ; g = ∂ℓ_val(θ')/∂φ.
-    meta_grad, train_loss, val_before = dln_meta_gradient(
+    meta_grad, train_value, val_value = _averaged_meta_gradient(
         model, student, constants, phi, train_data, val_data, student_step,
-        objective, progress=progress)
-    reduced = reduce_mean(
-        torch.cat([meta_grad, torch.stack([train_loss, val_before])]))
-    meta_grad, (train_value, val_value) = reduced[:-2], reduced[-2:]
-    if not torch.isfinite(reduced).all():
+        objective, progress, reduce_mean)
+    if meta_grad is None:
         return TeachResult(False, 'non-finite loss or meta-gradient')
+    if accumulated is not None:
+        meta_grad = meta_grad + accumulated
 
     # 2. DLN learning: the teacher turns g into Δφ (a function of ψ).
     update, teacher_state = teacher.propose(

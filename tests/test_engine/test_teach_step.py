@@ -9,9 +9,10 @@ from toy import ToyClassifier, record_keyword, sgd_step, toy_batch
 
 from l2t_mm.engine.teach_step import (MetaObjective, dln_meta_gradient,
                                       lookahead, lookahead_tensors,
+                                      pair_meta_gradient,
                                       partition_parameters, student_state,
                                       teach_step)
-from l2t_mm.models import LSTMTeacher
+from l2t_mm.models import AdamTeacher, LSTMTeacher
 
 
 @pytest.fixture(autouse=True)
@@ -73,6 +74,49 @@ def test_teach_step_changes_phi_and_psi_only():
     assert not torch.equal(after['memory'], psi_before['memory'])
     assert not torch.equal(after['output.weight'],
                            psi_before['output.weight'])
+
+
+def test_pair_meta_gradient_is_stage_one_and_changes_nothing():
+    model, partition, _, _ = _setup()
+    state = copy.deepcopy(model.state_dict())
+    train, val = toy_batch(16, 0), toy_batch(16, 1)
+    step = sgd_step(model, partition, 0.1)
+    pair = pair_meta_gradient(model, partition, train, val, step, 0.5)
+    student, constants, phi = lookahead_tensors(model, partition)
+    expected, _, _ = dln_meta_gradient(model, student, constants, phi, train,
+                                       val, step, progress=0.5)
+    assert pair.abs().sum() > 0 and torch.allclose(pair, expected)
+    for name, value in state.items():
+        assert torch.equal(model.state_dict()[name], value), name
+    bad = toy_batch(16, 1)
+    bad['inputs'][0, 0] = float('nan')
+    assert pair_meta_gradient(model, partition, train, bad, step, 0.5) is None
+
+
+def test_accumulated_meta_gradients_join_this_pairs_before_the_teacher():
+    # AdamTeacher's first step is dln_lr · sign(g): handed -2 g_pair as the
+    # earlier pairs' sum, the teacher sees -g_pair and steps the other way.
+    model, partition, _, _ = _setup()
+    train, val = toy_batch(16, 0), toy_batch(16, 1)
+    step = sgd_step(model, partition, 0.1)
+    g_pair = pair_meta_gradient(model, partition, train, val, step, 0.5)
+    phi = torch.cat([p.detach().reshape(-1).clone() for n, p in
+                     model.named_parameters() if n in partition.dln])
+    moves = []
+    for accumulated in (None, -2 * g_pair):
+        copied = copy.deepcopy(model)
+        result = teach_step(copied, partition, AdamTeacher(phi.numel()),
+                            None, train, val,
+                            sgd_step(copied, partition, 0.1), dln_lr=0.1,
+                            progress=0.5, accumulated=accumulated)
+        assert result.applied, result.skip_reason
+        moves.append(torch.cat([p.detach().reshape(-1) for n, p in
+                                copied.named_parameters()
+                                if n in partition.dln]) - phi)
+    plain, turned = moves
+    # (eps of √v̂ + eps shortens the smallest coordinates a little)
+    assert torch.allclose(plain, -0.1 * g_pair.sign(), atol=1e-3)
+    assert torch.allclose(turned, -plain, atol=1e-6)
 
 
 def test_class_mean_loss_reaches_the_meta_gradient():

@@ -131,6 +131,57 @@ def test_overridden_should_teach_sets_the_class_weight_windows(tmp_path):
     assert runner.model.loss_cls.context.record is None
 
 
+class _PhiAfterEachIteration(Hook):
+    """φ after every iteration's teacher hook (it runs at priority 55)."""
+    priority = 60
+
+    def __init__(self) -> None:
+        self.phi = []
+
+    def after_train_iter(self, runner, batch_idx, data_batch=None,
+                         outputs=None) -> None:
+        self.phi.append(torch.cat([
+            p.detach().reshape(-1).clone()
+            for p in runner.model.loss_cls.dln.parameters()]))
+
+
+def test_warmup_sums_its_pairs_and_phi_moves_only_at_its_last(
+        tmp_path, monkeypatch):
+    from l2t_mm.engine import l2t_teacher_hook
+    handed = record_keyword(monkeypatch, l2t_teacher_hook, 'teach_step',
+                            'accumulated')
+    pairs = []
+    pair_meta_gradient = l2t_teacher_hook.pair_meta_gradient
+
+    def recorded(*args, **kwargs):
+        pairs.append(pair_meta_gradient(*args, **kwargs))
+        return pairs[-1]
+
+    monkeypatch.setattr(l2t_teacher_hook, 'pair_meta_gradient', recorded)
+    runner = _runner(tmp_path, max_iters=6, checkpoint_interval=6,
+                     interval=2, start_iter=1, warmup_batches=3)
+    phi = _PhiAfterEachIteration()
+    runner.register_hook(phi)
+    runner.train()
+    hook = _teacher_hook(runner)
+    # Iteration 1 is before start_iter; 2-3 only sum; 4 steps from the sum
+    # of three pairs; then the interval takes over (6).
+    assert [torch.equal(phi.phi[i], phi.phi[0]) for i in range(6)] == [
+        True, True, True, False, False, False]
+    assert not torch.equal(phi.phi[4], phi.phi[5])
+    assert hook.teach_steps == 2 and hook.warmup_count == 3
+    assert len(pairs) == 2 and len(handed) == 2 and handed[1] is None
+    assert torch.equal(handed[0], pairs[0] + pairs[1])
+    assert hook.warmup_sum is None
+    assert [line['iter'] for line in _class_weight_lines(tmp_path)] == [4, 6]
+    assert runner.message_hub.get_scalar(
+        'train/l2t/warmup_batches').current() == 3
+    log = _log(tmp_path)
+    assert "The first teach step sums 3 batch pairs' meta-gradients" in log
+    assert ('the first teach step (iter 4) summed the meta-gradients of 3 '
+            'batch pairs') in log
+
+
 class _SnapshotDLN(Hook):
     """Copies φ once the runner has initialised the weights."""
 
@@ -197,6 +248,26 @@ def test_resume_reproduces_uninterrupted_run(tmp_path, trusted_checkpoints):
     for name, value in a['optimizer']['state'][0].items():
         assert torch.equal(b['optimizer']['state'][0][name], value), name
     assert a['teacher']['memory'].abs().sum() > 0
+
+
+def test_resume_within_the_warmup_reproduces_uninterrupted_run(
+        tmp_path, trusted_checkpoints):
+    options = dict(max_iters=8, checkpoint_interval=4, warmup_batches=6)
+    straight = _runner(tmp_path / 'straight', **options)
+    straight.train()
+    first = _runner(tmp_path / 'split', **options)
+    first.register_hook(_CrashAfter(4), priority='LOWEST')
+    with pytest.raises(_Crash):
+        first.train()
+    saved = torch.load(tmp_path / 'split' / 'iter_4.pth',
+                       weights_only=False)[CHECKPOINT_KEY]
+    assert saved['warmup_count'] == 4 and saved['warmup_sum'].abs().sum() > 0
+    resumed = _runner(tmp_path / 'split', resume=True, **options)
+    resumed.train()
+    # The warm-up's step at 6 and the interval's at 8.
+    assert _teacher_hook(resumed).teach_steps == 2
+    for name, value in straight.model.state_dict().items():
+        assert torch.equal(resumed.model.state_dict()[name], value), name
 
 
 @pytest.mark.parametrize('teacher, match', [
@@ -405,7 +476,8 @@ def test_teacher_from_another_config_is_refused_with_the_mismatch(
 @pytest.mark.parametrize('key, value', [
     ('dln_lr', 0), ('restore_teacher_on_load', 'yes'), ('interval', 0),
     ('lookahead_lr', -1.0), ('val_loss', 'mIoU'),
-    ('lookahead_direction_only', 'True')])
+    ('lookahead_direction_only', 'True'), ('warmup_batches', -1),
+    ('warmup_batches', 2.5)])
 def test_bad_hook_options_name_the_key(key, value):
     with pytest.raises(ValueError, match=key):
         L2TTeacherHook(teach_dataloader=_loader(ToyDataset(8, 1)),
