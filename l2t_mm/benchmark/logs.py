@@ -26,8 +26,9 @@ def robust_time_per_iter(times: List[float], window: int) -> float:
 
 
 def summarise_rows(rows: List[dict], task: str, window: int) -> Dict:
-    """Summary of a run from its ``scalars.json`` rows (training rows carry
-    ``iter`` and ``loss``; validation rows the metrics)."""
+    """Summary of a run from its ``scalars.json`` rows (training rows:
+    :func:`~l2t_mm.utils.run_logs.is_training_row`, with ``loss`` and
+    ``time``; validation rows carry the metrics)."""
     train_rows = [row for row in rows if is_training_row(row)]
     # A validation row's own 'step' is the epoch when metrics are logged by
     # epoch; the iteration it belongs to is that of the train row before it.

@@ -359,6 +359,12 @@ class L2TTeacherHook(Hook):
                f'iteration from iter {self.start_iter + 1}; the teach split '
                f'has {len(self.teach_dataloader)} batches).'
                if self.warmup_batches else ''))
+        if self.start_iter + self.warmup_batches > runner.max_iters:
+            runner.logger.warning(
+                f'L2T: start_iter={self.start_iter} + warmup_batches='
+                f'{self.warmup_batches} exceeds max_iters='
+                f'{runner.max_iters}: the warm-up cannot end, so φ never '
+                'moves. Lower warmup_batches or start_iter.')
 
     def before_train(self, runner) -> None:
         # Here, not in before_run: Runner.train() initialises the weights
@@ -415,12 +421,18 @@ class L2TTeacherHook(Hook):
             return
         self._student_pass.close()
         self._log_dln_weights(runner)
-        if self.warming_up(runner.iter) and \
-                self.warmup_count + 1 < self.warmup_batches:
-            self._accumulate(runner, self._student(runner), data_batch)
-        elif self.warming_up(runner.iter) or self.should_teach(runner.iter):
+        model = self._student(runner)
+        if self.warming_up(runner.iter):
+            if self.warmup_count + 1 < self.warmup_batches:
+                self._accumulate(runner, model, data_batch)
+                return
+            # The warm-up's last pair: its step comes now, on or off the
+            # interval, and is retried at the next iteration if skipped.
             self._write_class_weights(runner, runner.iter + 1)
-            self._teach(runner, self._student(runner), data_batch)
+            self._teach(runner, model, data_batch, warmup=True)
+        elif self.should_teach(runner.iter):
+            self._write_class_weights(runner, runner.iter + 1)
+            self._teach(runner, model, data_batch)
 
     def after_train(self, runner) -> None:
         # The iterations after the last teach step form a last window.
@@ -441,13 +453,16 @@ class L2TTeacherHook(Hook):
                 f'L2T: warm-up batch pair at iter {runner.iter + 1} left out '
                 '(non-finite loss or meta-gradient).')
             return
-        self.warmup_sum = (meta_grad if self.warmup_sum is None else
+        self.warmup_sum = (meta_grad.clone() if self.warmup_sum is None else
                            self.warmup_sum + meta_grad)
         self.warmup_count += 1
         runner.message_hub.update_scalar(hub_key(WARMUP_BATCHES),
                                          self.warmup_count)
 
-    def _teach(self, runner, model: nn.Module, data_batch) -> None:
+    def _teach(self, runner, model: nn.Module, data_batch,
+               warmup: bool = False) -> None:
+        """One teach step on this iteration's batch; ``warmup``: the
+        warm-up's last, which adds the summed pairs."""
         start = time.perf_counter()
         train_data = model.data_preprocessor(data_batch, True)
         val_data = model.data_preprocessor(self._next_teach_batch(), True)
@@ -459,7 +474,7 @@ class L2TTeacherHook(Hook):
             progress=self.progress(runner),
             objective=self.meta_objective(runner),
             reduce_mean=_mean_over_ranks,
-            accumulated=self.warmup_sum)
+            accumulated=self.warmup_sum if warmup else None)
         elapsed = time.perf_counter() - start
         hub = runner.message_hub
         hub.update_scalar(hub_key(TEACH_TIME), elapsed)
@@ -472,9 +487,9 @@ class L2TTeacherHook(Hook):
             return
         self.teach_steps += 1
         hub.update_scalar(hub_key(TEACH_STEPS), self.teach_steps)
-        if self.warmup_batches and self.teach_steps == 1:
+        if warmup:
             self.warmup_sum = None
-            self.warmup_count += 1
+            self.warmup_count += 1  # from here: the pairs the step summed
             hub.update_scalar(hub_key(WARMUP_BATCHES), self.warmup_count)
             runner.logger.info(
                 f'L2T: warm-up over: the first teach step (iter '
@@ -680,7 +695,8 @@ class L2TTeacherHook(Hook):
         self.warmup_count = state.get('warmup_count', 0)
         saved_sum = state.get('warmup_sum')
         self.warmup_sum = (None if saved_sum is None else
-                           saved_sum.to(self.teacher.steps.device))
+                           saved_sum.to(self.teacher.steps))
+        self._check_resumed_warmup(runner)
         self.teach_epoch = state['teach_epoch']
         # Replay the teach loader to where it was, so a resumed run sees the
         # same teach batches as an uninterrupted one.
@@ -688,6 +704,25 @@ class L2TTeacherHook(Hook):
         for _ in range(state['teach_batches_in_epoch']):
             next(self._teach_iterator)
         self.teach_batches_in_epoch = state['teach_batches_in_epoch']
+
+    def _check_resumed_warmup(self, runner) -> None:
+        """Say what happens to a warm-up the checkpoint was saved in, where
+        ``warmup_batches`` changed since."""
+        if self.warmup_sum is None:
+            return
+        if not self.warmup_batches:
+            runner.logger.warning(
+                f'L2T: the checkpoint was saved within a warm-up '
+                f'({self.warmup_count} batch pairs summed), but '
+                'warmup_batches=0 now: the sum is dropped and the first '
+                'teach step uses one pair.')
+            self.warmup_sum, self.warmup_count = None, 0
+        elif self.warmup_count >= self.warmup_batches:
+            runner.logger.warning(
+                f'L2T: the checkpoint\'s warm-up summed '
+                f'{self.warmup_count} batch pairs, more than '
+                f'warmup_batches={self.warmup_batches} now: the first teach '
+                f'step, at the next iteration, adds all of them.')
 
     def _phi_loaded(self, checkpoint: dict) -> str:
         """Which DLNs' φ came with the model's weights."""

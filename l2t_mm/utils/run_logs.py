@@ -28,9 +28,9 @@ def read_scalars(work_dir: PathLike) -> List[dict]:
 
 def is_training_row(row: dict) -> bool:
     """Whether a ``scalars.json`` row is a training iteration's (mmengine's
-    LoggerHook gives those ``iter``; validation rows have ``step`` instead):
-    the one test the benchmark and ``tools/analyze_teacher.py`` share, so
-    they read the same rows."""
+    LoggerHook gives those ``iter`` beside ``step``; validation rows have no
+    ``iter``): the one test the benchmark and ``tools/analyze_teacher.py``
+    share, so they read the same rows."""
     return 'iter' in row
 
 

@@ -173,13 +173,41 @@ def test_warmup_sums_its_pairs_and_phi_moves_only_at_its_last(
     assert len(pairs) == 2 and len(handed) == 2 and handed[1] is None
     assert torch.equal(handed[0], pairs[0] + pairs[1])
     assert hook.warmup_sum is None
-    assert [line['iter'] for line in _class_weight_lines(tmp_path)] == [4, 6]
+    # The first window runs to the warm-up's step: the student's batches
+    # only, none of the warm-up's look-aheads.
+    lines = _class_weight_lines(tmp_path)
+    assert [line['iter'] for line in lines] == [4, 6]
+    assert [sum(line['modules']['loss_cls']['count'])
+            for line in lines] == [32, 16]
     assert runner.message_hub.get_scalar(
         'train/l2t/warmup_batches').current() == 3
     log = _log(tmp_path)
     assert "The first teach step sums 3 batch pairs' meta-gradients" in log
     assert ('the first teach step (iter 4) summed the meta-gradients of 3 '
             'batch pairs') in log
+
+
+def test_the_warmups_step_comes_off_the_interval_then_the_interval(
+        tmp_path):
+    runner = _runner(tmp_path, max_iters=6, checkpoint_interval=6,
+                     interval=2, warmup_batches=3)
+    phi = _PhiAfterEachIteration()
+    runner.register_hook(phi)
+    runner.train()
+    assert torch.equal(phi.phi[0], phi.phi[1])
+    assert not torch.equal(phi.phi[1], phi.phi[2])
+    assert _teacher_hook(runner).teach_steps == 3  # iterations 3, 4 and 6
+    assert [line['iter'] for line in _class_weight_lines(tmp_path)] == [
+        3, 4, 6]
+
+
+def test_a_warmup_that_cannot_end_is_warned_about(tmp_path):
+    runner = _runner(tmp_path, max_iters=2, checkpoint_interval=2,
+                     start_iter=1, warmup_batches=2)
+    runner.train()
+    assert _teacher_hook(runner).teach_steps == 0
+    assert ('start_iter=1 + warmup_batches=2 exceeds max_iters=2: the '
+            'warm-up cannot end') in _log(tmp_path)
 
 
 class _SnapshotDLN(Hook):
@@ -250,24 +278,48 @@ def test_resume_reproduces_uninterrupted_run(tmp_path, trusted_checkpoints):
     assert a['teacher']['memory'].abs().sum() > 0
 
 
-def test_resume_within_the_warmup_reproduces_uninterrupted_run(
-        tmp_path, trusted_checkpoints):
-    options = dict(max_iters=8, checkpoint_interval=4, warmup_batches=6)
-    straight = _runner(tmp_path / 'straight', **options)
-    straight.train()
-    first = _runner(tmp_path / 'split', **options)
+WARMUP_RUN = dict(max_iters=8, checkpoint_interval=4, warmup_batches=5)
+
+
+def _crashed_within_the_warmup(work_dir) -> None:
+    """A run with a 5-pair warm-up killed after iteration 4."""
+    first = _runner(work_dir, **WARMUP_RUN)
     first.register_hook(_CrashAfter(4), priority='LOWEST')
     with pytest.raises(_Crash):
         first.train()
-    saved = torch.load(tmp_path / 'split' / 'iter_4.pth',
+    saved = torch.load(work_dir / 'iter_4.pth',
                        weights_only=False)[CHECKPOINT_KEY]
     assert saved['warmup_count'] == 4 and saved['warmup_sum'].abs().sum() > 0
-    resumed = _runner(tmp_path / 'split', resume=True, **options)
+
+
+def test_resume_within_the_warmup_reproduces_uninterrupted_run(
+        tmp_path, trusted_checkpoints):
+    straight = _runner(tmp_path / 'straight', **WARMUP_RUN)
+    straight.train()
+    _crashed_within_the_warmup(tmp_path / 'split')
+    resumed = _runner(tmp_path / 'split', resume=True, **WARMUP_RUN)
     resumed.train()
-    # The warm-up's step at 6 and the interval's at 8.
-    assert _teacher_hook(resumed).teach_steps == 2
+    # The warm-up's step at 5, the interval's at 6 and 8.
+    assert _teacher_hook(resumed).teach_steps == 3
     for name, value in straight.model.state_dict().items():
         assert torch.equal(resumed.model.state_dict()[name], value), name
+
+
+def test_resume_without_the_warmup_drops_its_sum_and_says_so(
+        tmp_path, trusted_checkpoints, monkeypatch):
+    from l2t_mm.engine import l2t_teacher_hook
+    _crashed_within_the_warmup(tmp_path)
+    handed = record_keyword(monkeypatch, l2t_teacher_hook, 'teach_step',
+                            'accumulated')
+    resumed = _runner(tmp_path, resume=True,
+                      **dict(WARMUP_RUN, warmup_batches=0))
+    resumed.train()
+    hook = _teacher_hook(resumed)
+    assert hook.teach_steps == 2 and handed == [None, None]  # 6 and 8
+    assert hook.warmup_sum is None and hook.warmup_count == 0
+    assert ('saved within a warm-up (4 batch pairs summed), but '
+            'warmup_batches=0 now: the sum is dropped') in ''.join(
+                path.read_text() for path in tmp_path.rglob('*.log'))
 
 
 @pytest.mark.parametrize('teacher, match', [
