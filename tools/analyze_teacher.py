@@ -49,7 +49,8 @@ TEACH_KEYS = ('meta_grad_norm', 'update_norm', 'val_loss_before',
 
 
 def collect(rows: list) -> dict:
-    """Series per DLN statistic and per teach-step scalar, by iteration.
+    """Series per DLN statistic and per teach-step scalar, by iteration,
+    from the training rows of ``scalars.json``.
 
     Teach-step scalars are kept only on rows where ``l2t/teach_steps``
     advanced: other rows repeat the last value.
@@ -60,8 +61,6 @@ def collect(rows: list) -> dict:
     teach = defaultdict(list)
     steps_seen = 0
     for row in rows:
-        if not is_training_row(row):
-            continue
         for key, value in row.items():
             match = WEIGHT_KEY.match(key)
             if match:
@@ -218,7 +217,7 @@ def plot_noise_elements(elements: dict, path: Path) -> None:
 
 def summarise(series: dict, rows: list) -> dict:
     """First and last mean weight of each DLN, its hidden units' slope, the
-    update norms, and the noise AUCs: first, last and, from the log
+    update norms, and the noise AUCs: first, last and, from the training
     ``rows``, their mean over the teach steps as the benchmark reports it."""
     summary = dict(teach_steps=series['teach_steps'], modules={})
     for module, stats in series['weights'].items():
@@ -240,9 +239,8 @@ def summarise(series: dict, rows: list) -> dict:
                      min=min(value for _, value in points))
         for module, points in series['slopes'].items()
     }
-    train_rows = [row for row in rows if is_training_row(row)]
     for key, prefix in NOISE_AUC_PREFIXES.items():
-        run_means = run_mean_per_module(train_rows, prefix)
+        run_means = run_mean_per_module(rows, prefix)
         summary[key] = {
             module: dict(first=points[0][1], last=points[-1][1],
                          run_mean=run_means[module])
@@ -293,7 +291,8 @@ def main(argv=None) -> int:
         return 2
     out = Path(args.out or args.work_dir)
     out.mkdir(parents=True, exist_ok=True)
-    rows = read_scalars(args.work_dir)
+    rows = [row for row in read_scalars(args.work_dir)
+            if is_training_row(row)]
     series = collect(rows)
     series['classes'] = collect_classes(read_class_weights(args.work_dir))
     plot(series, out / 'teacher_analysis.png')
