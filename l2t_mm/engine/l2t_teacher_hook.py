@@ -23,8 +23,9 @@ from ..utils.checks import require_bool
 from .log_schema import (CLASS_WEIGHTS_FILE, NOISE_AUC_PREFIX,
                          NOISE_AUC_WITHIN_PREFIX, NOISE_ELEMENTS_FILE,
                          SKIPPED_STEPS, SLOPE_PREFIX, TEACH_RESULTS,
-                         TEACH_STEPS, TEACH_TIME, WARMUP_BATCHES, hub_key,
-                         log_noise_auc, teach_result_key, weight_key)
+                         TEACH_STEPS, TEACH_TIME, WARMUP_BATCHES,
+                         WARMUP_TIME, add_to_total, hub_key, log_noise_auc,
+                         teach_result_key, weight_key)
 from .noise_diagnostic import clean_labelled, noise_reports
 from .student_step import StudentStep
 from .teach_step import (MetaObjective, ParameterPartition,
@@ -442,12 +443,15 @@ class L2TTeacherHook(Hook):
     def _accumulate(self, runner, model: nn.Module, data_batch) -> None:
         """A warm-up iteration: add this batch pair's meta-gradient to the
         sum the first teach step will be made from; φ stays."""
+        start = time.perf_counter()
         meta_grad = pair_meta_gradient(
             model, self.partition,
             model.data_preprocessor(data_batch, True),
             model.data_preprocessor(self._next_teach_batch(), True),
             self._student_step(runner, model), self.progress(runner),
             self.meta_objective(runner), _mean_over_ranks)
+        add_to_total(runner.message_hub, hub_key(WARMUP_TIME),
+                     time.perf_counter() - start)
         if meta_grad is None:
             runner.logger.warning(
                 f'L2T: warm-up batch pair at iter {runner.iter + 1} left out '

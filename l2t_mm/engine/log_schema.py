@@ -20,6 +20,9 @@ SKIPPED_STEPS = 'l2t/skipped_steps'
 TEACH_TIME = 'l2t/teach_time'
 # Batch pairs whose meta-gradients a warm-up has summed before φ first moves.
 WARMUP_BATCHES = 'l2t/warmup_batches'
+# Seconds the warm-up's summing has taken so far (a running total: its
+# iterations make no teach step, so they are in no teach_time).
+WARMUP_TIME = 'l2t/warmup_time'
 TEACH_RESULTS = ('train_loss', 'val_loss_before', 'val_loss_after',
                  'meta_grad_norm', 'update_norm')  # fields of TeachResult
 NOISE_AUC_PREFIX = 'l2t/noise_auc/'  # + DLN module name
@@ -57,16 +60,21 @@ def hub_key(key: str) -> str:
     return f'train/{key}'
 
 
-def log_noise_auc(message_hub: MessageHub, key: str, auc: float) -> None:
-    """Log the noise AUC ``key`` measured now, and its count (one more than
-    ``message_hub`` holds). The hub keeps the count, not the hook, because
-    mmengine saves the hub in checkpoints and restores it on resume: a
-    resumed run's counts go on where they stopped."""
-    counted = hub_key(measured_key(key))
+def add_to_total(message_hub: MessageHub, key: str, amount: float) -> None:
+    """Log ``key`` as a running total: ``amount`` more than ``message_hub``
+    holds. The hub keeps the total, not the hook, because mmengine saves the
+    hub in checkpoints and restores it on resume: a resumed run's totals go
+    on where they stopped."""
     scalars = message_hub.log_scalars
-    count = int(scalars[counted].current()) + 1 if counted in scalars else 1
+    total = scalars[key].current() + amount if key in scalars else amount
+    message_hub.update_scalar(key, total)
+
+
+def log_noise_auc(message_hub: MessageHub, key: str, auc: float) -> None:
+    """Log the noise AUC ``key`` measured now, and its count (a running
+    total, :func:`add_to_total`)."""
     message_hub.update_scalar(hub_key(key), auc)
-    message_hub.update_scalar(counted, count)
+    add_to_total(message_hub, hub_key(measured_key(key)), 1)
 
 
 def taught_in(row: dict, steps_before: int) -> Optional[int]:

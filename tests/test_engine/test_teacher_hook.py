@@ -181,6 +181,11 @@ def test_warmup_sums_its_pairs_and_phi_moves_only_at_its_last(
             for line in lines] == [32, 16]
     assert runner.message_hub.get_scalar(
         'train/l2t/warmup_batches').current() == 3
+    # The summing's running total: one value per summing iteration (2, 3),
+    # growing; the teach steps are timed on their own.
+    warmup_time = runner.message_hub.get_scalar('train/l2t/warmup_time')
+    totals = list(warmup_time.data[0])
+    assert len(totals) == 2 and 0 < totals[0] < totals[1]
     log = _log(tmp_path)
     assert "The first teach step sums 3 batch pairs' meta-gradients" in log
     assert ('the first teach step (iter 4) summed the meta-gradients of 3 '
@@ -301,6 +306,13 @@ def test_resume_within_the_warmup_reproduces_uninterrupted_run(
     resumed.train()
     # The warm-up's step at 5, the interval's at 6 and 8.
     assert _teacher_hook(resumed).teach_steps == 3
+    # The summing's time (iterations 1-4, all before the crash) is the
+    # checkpoint's, not lost with the restart.
+    saved = torch.load(tmp_path / 'split' / 'iter_4.pth', weights_only=False)
+    key = 'train/l2t/warmup_time'
+    total = saved['message_hub']['log_scalars'][key].current()
+    assert total > 0
+    assert resumed.message_hub.get_scalar(key).current() == total
     for name, value in straight.model.state_dict().items():
         assert torch.equal(resumed.model.state_dict()[name], value), name
 
