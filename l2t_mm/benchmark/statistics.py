@@ -8,7 +8,8 @@ from .schema import METRICS
 
 COSTS = ('time_per_iter_s', 'time_per_iter_mean_s', 'peak_rss_mb',
          'teach_time_share')
-RATIOS = ('time_per_iter_s', 'peak_rss_mb')  # variant / baseline
+RATIOS = ('time_per_iter_s', 'time_per_iter_mean_s',
+          'peak_rss_mb')  # variant / baseline
 
 
 # Keys of a run summary: the noise AUCs at the last teach step, then their

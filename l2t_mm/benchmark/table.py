@@ -3,7 +3,7 @@ stdout): one row per run, one mean ± std row per variant, then each
 variant against the baseline."""
 from typing import Optional
 
-from .schema import METRICS
+from .schema import METRICS, WARMUP_ITERS
 from .statistics import NOISE_AUCS, classification_noise_auc
 
 
@@ -89,9 +89,11 @@ def markdown(report: dict) -> str:
     lines.append('')
     for variant, ratios in summary['ratios'].items():
         delta = summary['delta'][variant][names[0]]
+        mean_ratio = ratios['time_per_iter_mean_s']
         lines.append(f"{variant} / baseline ({_timing_source(report, variant)}"
                      f"): time per iteration "
-                     f"{ratios['time_per_iter_s']:.2f}x, peak "
+                     f"{ratios['time_per_iter_s']:.2f}x (mean over "
+                     f"iterations {mean_ratio:.2f}x), peak "
                      f"RSS {ratios['peak_rss_mb']:.2f}x, {names[0]} "
                      f'{fmt(delta, 4)} (mean difference).')
     lines.append('noise AUC: how well low weights of the classification '
@@ -105,5 +107,8 @@ def markdown(report: dict) -> str:
                  'direction flips can end at any value).')
     lines.append(f"s/iter is the median over windows of "
                  f"{report['benchmark']['timing_window']} iterations (one "
-                 'teach interval) of their mean time.')
+                 'teach interval) of their mean time; the mean over '
+                 'iterations also counts slower stretches, such as a '
+                 'warm-up\'s (both without the first '
+                 f'{WARMUP_ITERS} iterations).')
     return '\n'.join(lines)

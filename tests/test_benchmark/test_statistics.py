@@ -73,8 +73,10 @@ def test_summary_per_variant_and_against_the_baseline():
     # Ratios of means, from these runs only.
     assert summary['ratios'] == {
         'l2t': dict(time_per_iter_s=pytest.approx(2.6 / 2.0),
+                    time_per_iter_mean_s=pytest.approx(3.6 / 3.0),
                     peak_rss_mb=pytest.approx(1250 / 1000)),
         'dwa': dict(time_per_iter_s=pytest.approx(2.1 / 2.0),
+                    time_per_iter_mean_s=pytest.approx(3.1 / 3.0),
                     peak_rss_mb=pytest.approx(1050 / 1000)),
     }
     assert summary['delta'] == {

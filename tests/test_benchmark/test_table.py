@@ -30,12 +30,16 @@ def test_one_row_per_run_then_per_variant_then_the_comparison():
                         'n/a ± n/a | 0.700 ± 0.141 | 0.650 ± 0.000 | '
                         '0.900 ± 0.000 | n/a ± n/a | 2.600 | 0.250 | 1250 |')
     assert lines[8] == ''
+    # The median of windows (2.6 / 2.0) and the mean over iterations
+    # (3.6 / 3.0): they differ where some stretches run slower.
     assert lines[9] == ('l2t / baseline (runs measured together): time per '
-                        'iteration 1.30x, peak RSS 1.25x, mIoU -0.5000 (mean '
-                        'difference).')
+                        'iteration 1.30x (mean over iterations 1.20x), peak '
+                        'RSS 1.25x, mIoU -0.5000 (mean difference).')
     assert lines[-1] == ('s/iter is the median over windows of 10 '
                          'iterations (one teach interval) of their mean '
-                         'time.')
+                         'time; the mean over iterations also counts slower '
+                         "stretches, such as a warm-up's (both without the "
+                         'first 3 iterations).')
     assert len(lines) == 12
 
 
@@ -87,8 +91,9 @@ def test_unknown_or_unpaired_runs_cannot_be_called_together():
     report = _report_where(lambda run: True, lambda run: None)
     assert _ratio_line(report).endswith(
         'l2t 0, l2t 1; a same-run ratio only if they were trained next to '
-        'the runs they are compared with): time per iteration 1.30x, peak '
-        'RSS 1.25x, mIoU -0.5000 (mean difference).')
+        'the runs they are compared with): time per iteration 1.30x (mean '
+        'over iterations 1.20x), peak RSS 1.25x, mIoU -0.5000 (mean '
+        'difference).')
     # Seed 1 has no L2T run: its baseline is no pair, whatever its id.
     report['runs'] = [dict(run, invocation='one') for run in report['runs']
                       if (run['variant'], run['seed']) != ('l2t', 1)]
