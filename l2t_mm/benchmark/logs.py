@@ -6,8 +6,8 @@ import statistics
 from pathlib import Path
 from typing import Dict, List
 
-from ..engine.log_schema import (NOISE_AUC_PREFIXES, TEACH_TIME, WARMUP_TIME,
-                                 measured_key, taught_in)
+from ..engine.log_schema import (NOISE_AUC_PREFIXES, TEACH_TIME,
+                                 WARMUP_SECONDS, measured_key, taught_in)
 from ..utils.run_logs import (is_training_row, read_per_class_iou,
                               read_scalars)
 from .schema import METRICS, WARMUP_ITERS
@@ -49,8 +49,10 @@ def summarise_rows(rows: List[dict], task: str, window: int) -> Dict:
     # iteration's teach step is in no row and is added here.
     times = [row['time'] for row in train_rows]
     times[-1] += teach_times[-1]
-    # A warm-up's summing (a running total) is teaching too.
-    warmup_time = train_rows[-1].get(WARMUP_TIME, 0.0)
+    # A warm-up's summing is teaching too. Its running total is restored on
+    # resume, so after one it also counts summing from before the rows read
+    # here (the benchmark never resumes).
+    warmup_seconds = train_rows[-1].get(WARMUP_SECONDS, 0.0)
     final = val_rows[-1] if val_rows else {}
     metrics = {name: final.get(name) for name in METRICS[task]}
     return dict(
@@ -61,7 +63,7 @@ def summarise_rows(rows: List[dict], task: str, window: int) -> Dict:
            for name, prefix in NOISE_AUC_PREFIXES.items()},
         time_per_iter_s=robust_time_per_iter(times, window),
         time_per_iter_mean_s=statistics.mean(times[WARMUP_ITERS:] or times),
-        teach_time_share=(sum(teach_times) + warmup_time) / sum(times),
+        teach_time_share=(sum(teach_times) + warmup_seconds) / sum(times),
         teach_steps=previous_steps,
         curves=dict(
             loss=[[r['iter'], r['loss']] for r in train_rows],

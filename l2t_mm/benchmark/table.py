@@ -109,6 +109,7 @@ def markdown(report: dict) -> str:
                  f"{report['benchmark']['timing_window']} iterations (one "
                  'teach interval) of their mean time; the mean over '
                  'iterations also counts slower stretches, such as a '
-                 'warm-up\'s (both without the first '
-                 f'{WARMUP_ITERS} iterations).')
+                 '`warmup_batches` warm-up\'s (both leave out the first '
+                 f'{WARMUP_ITERS} iterations, which pay for lazy '
+                 'initialisation).')
     return '\n'.join(lines)

@@ -24,7 +24,7 @@ from .log_schema import (CLASS_WEIGHTS_FILE, NOISE_AUC_PREFIX,
                          NOISE_AUC_WITHIN_PREFIX, NOISE_ELEMENTS_FILE,
                          SKIPPED_STEPS, SLOPE_PREFIX, TEACH_RESULTS,
                          TEACH_STEPS, TEACH_TIME, WARMUP_BATCHES,
-                         WARMUP_TIME, add_to_total, hub_key, log_noise_auc,
+                         WARMUP_SECONDS, add_to_total, hub_key, log_noise_auc,
                          teach_result_key, weight_key)
 from .noise_diagnostic import clean_labelled, noise_reports
 from .student_step import StudentStep
@@ -450,7 +450,7 @@ class L2TTeacherHook(Hook):
             model.data_preprocessor(self._next_teach_batch(), True),
             self._student_step(runner, model), self.progress(runner),
             self.meta_objective(runner), _mean_over_ranks)
-        add_to_total(runner.message_hub, hub_key(WARMUP_TIME),
+        add_to_total(runner.message_hub, hub_key(WARMUP_SECONDS),
                      time.perf_counter() - start)
         if meta_grad is None:
             runner.logger.warning(

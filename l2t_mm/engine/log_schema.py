@@ -21,8 +21,10 @@ TEACH_TIME = 'l2t/teach_time'
 # Batch pairs whose meta-gradients a warm-up has summed before φ first moves.
 WARMUP_BATCHES = 'l2t/warmup_batches'
 # Seconds the warm-up's summing has taken so far (a running total: its
-# iterations make no teach step, so they are in no teach_time).
-WARMUP_TIME = 'l2t/warmup_time'
+# iterations make no teach step, so they are in no teach_time). Not named
+# '*time*': mmengine's LogProcessor logs such keys as a mean over its
+# window, which of a running total is not the total.
+WARMUP_SECONDS = 'l2t/warmup_seconds'
 TEACH_RESULTS = ('train_loss', 'val_loss_before', 'val_loss_after',
                  'meta_grad_norm', 'update_norm')  # fields of TeachResult
 NOISE_AUC_PREFIX = 'l2t/noise_auc/'  # + DLN module name

@@ -79,11 +79,11 @@ def test_run_mean_counts_only_the_teach_steps_that_measured_the_auc():
 def test_a_warmups_summing_counts_in_the_teach_share():
     # Two warm-up iterations (0.4 s and 0.6 s of summing, a running total
     # that later rows repeat), then the warm-up's teach step (0.5 s).
-    rows = [{'iter': 1, 'loss': 1.0, 'time': 1.0, 'l2t/warmup_time': 0.4},
-            {'iter': 2, 'loss': 1.0, 'time': 1.4, 'l2t/warmup_time': 1.0},
-            {'iter': 3, 'loss': 1.0, 'time': 1.6, 'l2t/warmup_time': 1.0,
+    rows = [{'iter': 1, 'loss': 1.0, 'time': 1.0, 'l2t/warmup_seconds': 0.4},
+            {'iter': 2, 'loss': 1.0, 'time': 1.4, 'l2t/warmup_seconds': 1.0},
+            {'iter': 3, 'loss': 1.0, 'time': 1.6, 'l2t/warmup_seconds': 1.0,
              'l2t/teach_steps': 1, 'l2t/teach_time': 0.5},
-            {'iter': 4, 'loss': 1.0, 'time': 1.5, 'l2t/warmup_time': 1.0,
+            {'iter': 4, 'loss': 1.0, 'time': 1.5, 'l2t/warmup_seconds': 1.0,
              'l2t/teach_steps': 1, 'l2t/teach_time': 0.5}]
     summary = summarise_rows(rows, 'segmentation', window=1)
     assert summary['teach_time_share'] == pytest.approx(1.5 / 5.5)

@@ -38,8 +38,9 @@ def test_one_row_per_run_then_per_variant_then_the_comparison():
     assert lines[-1] == ('s/iter is the median over windows of 10 '
                          'iterations (one teach interval) of their mean '
                          'time; the mean over iterations also counts slower '
-                         "stretches, such as a warm-up's (both without the "
-                         'first 3 iterations).')
+                         'stretches, such as a `warmup_batches` warm-up\'s '
+                         '(both leave out the first 3 iterations, which pay '
+                         'for lazy initialisation).')
     assert len(lines) == 12
 
 

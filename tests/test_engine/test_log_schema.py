@@ -4,7 +4,8 @@ import dataclasses
 
 from mmengine.logging import MessageHub
 
-from l2t_mm.engine.log_schema import (TEACH_RESULTS, TEACH_STEPS, hub_key,
+from l2t_mm.engine.log_schema import (TEACH_RESULTS, TEACH_STEPS,
+                                      WARMUP_SECONDS, add_to_total, hub_key,
                                       log_noise_auc, measured_key, taught_in,
                                       teach_result_key, weight_key,
                                       WEIGHT_KEY)
@@ -44,6 +45,18 @@ def test_measured_counts_go_on_through_a_resumed_message_hub():
     resumed.load_state_dict(hub.state_dict())
     log_noise_auc(resumed, key, 0.5)
     assert count(resumed, key) == 4
+
+
+def test_a_running_total_goes_on_through_a_resumed_message_hub():
+    key = hub_key(WARMUP_SECONDS)
+    hub = MessageHub('l2t_schema_total')
+    for seconds in (0.25, 0.5):
+        add_to_total(hub, key, seconds)
+    assert hub.get_scalar(key).current() == 0.75
+    resumed = MessageHub('l2t_schema_total_resumed')
+    resumed.load_state_dict(hub.state_dict())
+    add_to_total(resumed, key, 1.0)
+    assert resumed.get_scalar(key).current() == 1.75
 
 
 def test_weight_keys_parse_back_to_module_and_statistic():

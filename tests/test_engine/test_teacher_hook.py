@@ -1,9 +1,11 @@
 """L2TTeacherHook inside a real mmengine Runner on the toy model."""
 import copy
+import itertools
 import json
 import os
 import socket
 import uuid
+from types import SimpleNamespace
 
 import pytest
 import torch
@@ -158,6 +160,9 @@ def test_warmup_sums_its_pairs_and_phi_moves_only_at_its_last(
         return pairs[-1]
 
     monkeypatch.setattr(l2t_teacher_hook, 'pair_meta_gradient', recorded)
+    ticks = itertools.count()
+    monkeypatch.setattr(l2t_teacher_hook, 'time',
+                        SimpleNamespace(perf_counter=lambda: next(ticks)))
     runner = _runner(tmp_path, max_iters=6, checkpoint_interval=6,
                      interval=2, start_iter=1, warmup_batches=3)
     phi = _PhiAfterEachIteration()
@@ -181,11 +186,10 @@ def test_warmup_sums_its_pairs_and_phi_moves_only_at_its_last(
             for line in lines] == [32, 16]
     assert runner.message_hub.get_scalar(
         'train/l2t/warmup_batches').current() == 3
-    # The summing's running total: one value per summing iteration (2, 3),
-    # growing; the teach steps are timed on their own.
-    warmup_time = runner.message_hub.get_scalar('train/l2t/warmup_time')
-    totals = list(warmup_time.data[0])
-    assert len(totals) == 2 and 0 < totals[0] < totals[1]
+    # The summing's running total, one value per summing iteration (2, 3):
+    # each took one tick of the clock below.
+    assert list(runner.message_hub.get_scalar(
+        'train/l2t/warmup_seconds').data[0]) == [1, 2]
     log = _log(tmp_path)
     assert "The first teach step sums 3 batch pairs' meta-gradients" in log
     assert ('the first teach step (iter 4) summed the meta-gradients of 3 '
@@ -309,7 +313,7 @@ def test_resume_within_the_warmup_reproduces_uninterrupted_run(
     # The summing's time (iterations 1-4, all before the crash) is the
     # checkpoint's, not lost with the restart.
     saved = torch.load(tmp_path / 'split' / 'iter_4.pth', weights_only=False)
-    key = 'train/l2t/warmup_time'
+    key = 'train/l2t/warmup_seconds'
     total = saved['message_hub']['log_scalars'][key].current()
     assert total > 0
     assert resumed.message_hub.get_scalar(key).current() == total
