@@ -80,22 +80,34 @@ def lift_l2t_head_keys(cfg: Config) -> None:
             lift_head_keys(node)
 
 
+def leaf_datasets(dataset: dict) -> Iterator[dict]:
+    """The datasets that read files, inside wrappers: ``dataset`` of
+    RepeatDataset, MultiImageMixDataset ..., ``datasets`` of
+    ConcatDataset."""
+    if 'dataset' in dataset:
+        yield from leaf_datasets(dataset['dataset'])
+    elif 'datasets' in dataset:
+        for child in dataset['datasets']:
+            yield from leaf_datasets(child)
+    else:
+        yield dataset
+
+
 def check_dataset_folders(cfg: Config) -> None:
     """Fail before building the runner when a dataset folder is missing."""
     for key in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
         loader = cfg.get(key)
         if not loader:
             continue
-        dataset = loader['dataset']
-        while 'dataset' in dataset:  # RepeatDataset, MultiImageMixDataset ...
-            dataset = dataset['dataset']
-        root = dataset.get('data_root')
-        if root and not osp.isdir(root):
-            raise LaunchError(
-                f'{key}.dataset.data_root={root!r} does not exist. Generate '
-                f'the built-in dataset with `python tools/make_dataset.py '
-                f'--out {root.rstrip("/")}` (or `make data`), or point '
-                'data_root at your own data with --cfg-options.')
+        for dataset in leaf_datasets(loader['dataset']):
+            root = dataset.get('data_root')
+            if root and not osp.isdir(root):
+                raise LaunchError(
+                    f'{key}: the data_root {root!r} of its dataset does not '
+                    'exist. Generate the built-in dataset with `python '
+                    f'tools/make_dataset.py --out {root.rstrip("/")}` (or '
+                    '`make data`), or point data_root at your own data with '
+                    '--cfg-options.')
 
 
 def relocate_data_root(cfg: Config, data_root: str) -> None:

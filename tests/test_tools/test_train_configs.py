@@ -7,9 +7,11 @@ import pytest
 import torch
 from mmengine.config import Config
 from mmengine.registry import init_default_scope
-from mmseg.registry import MODELS
+from mmseg.registry import DATASETS, MODELS
 from tool_helpers import REPO, run_tool, tiny_options
 
+from l2t_mm.utils.launch import (LaunchError, check_dataset_folders,
+                                 load_config, relocate_data_root)
 from l2t_mm.utils.run_logs import read_scalars
 
 # Index of L2TTeacherHook in each L2T config's custom_hooks.
@@ -222,6 +224,32 @@ def test_class_weight_peers_weight_the_shapes_up_in_both_heads_and_train(
     assert any('mIoU' in row for row in scalars), scalars[-1]
 
 
+def _train_images(config: str, data_root: Path) -> list:
+    """Image paths of the config's training set, its data at ``data_root``
+    (as ``tools/train.py --data-root`` points it)."""
+    cfg = load_config(str(REPO / 'configs' / config))
+    relocate_data_root(cfg, str(data_root))
+    dataset = DATASETS.build(cfg.train_dataloader.dataset)
+    return sorted(dataset.get_data_info(index)['img_path']
+                  for index in range(len(dataset)))
+
+
+def test_data_peers_train_on_the_teach_images_with_and_without_the_rest(
+        shapes_dataset, tmp_path):
+    init_default_scope('mmseg')
+    train = _train_images('fcn_baseline.py', shapes_dataset)
+    teach_dir = shapes_dataset / 'img_dir' / 'teach'
+    teach = sorted(str(path) for path in teach_dir.iterdir())
+    assert len(train) == 8 and len(teach) == 4
+    assert not set(train) & set(teach)
+    assert _train_images('fcn_teachonly.py', shapes_dataset) == teach
+    assert _train_images('fcn_plusteach.py', shapes_dataset) == sorted(
+        train + teach)
+    # The two datasets of one ConcatDataset, with --data-root moving both.
+    scalars = _train('fcn_plusteach.py', tmp_path, shapes_dataset)
+    assert any('mIoU' in row for row in scalars), scalars[-1]
+
+
 def test_missing_config_and_dataset_give_one_line_errors(tmp_path):
     # A fresh interpreter: the one line must not come with import warnings.
     result = run_tool('train.py', 'configs/nope.py', fresh=True)
@@ -232,6 +260,18 @@ def test_missing_config_and_dataset_give_one_line_errors(tmp_path):
     assert result.returncode == 2
     assert 'tools/make_dataset.py --out' in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1, result.stderr
+
+
+def test_a_missing_folder_inside_a_concat_dataset_is_named(shapes_dataset,
+                                                           tmp_path):
+    cfg = load_config(str(REPO / 'configs' / 'fcn_plusteach.py'))
+    relocate_data_root(cfg, str(shapes_dataset))
+    check_dataset_folders(cfg)  # both datasets there
+    absent = str(tmp_path / 'absent')
+    cfg.train_dataloader.dataset.datasets[1].data_root = absent
+    with pytest.raises(LaunchError, match=f'train_dataloader: the data_root '
+                       f"'{absent}' of its dataset does not exist"):
+        check_dataset_folders(cfg)
 
 
 def test_test_tool_evaluates_an_l2t_checkpoint_without_a_teach_split(
