@@ -32,12 +32,13 @@ def classification_noise_auc(run: dict,
 
 
 def mean_std(values: List[Optional[float]]) -> Dict[str, Optional[float]]:
-    """Mean, sample standard deviation (0 for one value) and count of the
-    values present (``None``: not measured)."""
+    """Mean, sample standard deviation and count of the values present
+    (``None``: not measured). One value has no spread: its std is
+    ``None``, not 0, so that no table shows a single run as exact."""
     present = [v for v in values if v is not None]
     if not present:
         return dict(mean=None, std=None, n=0)
-    std = statistics.stdev(present) if len(present) > 1 else 0.0
+    std = statistics.stdev(present) if len(present) > 1 else None
     return dict(mean=statistics.mean(present), std=std, n=len(present))
 
 

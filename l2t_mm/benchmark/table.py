@@ -11,6 +11,16 @@ def fmt(value: Optional[float], digits: int = 3) -> str:
     return 'n/a' if value is None else f'{value:.{digits}f}'
 
 
+def mean_std_cell(stat: dict) -> str:
+    """'mean ± std' of a :func:`~.statistics.mean_std` result; one run has
+    no std, so it says so; 'n/a' where nothing was measured."""
+    if stat['n'] == 0:
+        return 'n/a'
+    if stat['n'] == 1:
+        return f"{fmt(stat['mean'])} (1 run)"
+    return f"{fmt(stat['mean'])} ± {fmt(stat['std'])}"
+
+
 def _timing_source(report: dict, variant: str) -> str:
     """Whether a variant's ratios to the baseline come from runs trained
     together (interleaved, in one benchmark invocation) or not. A run read
@@ -77,11 +87,9 @@ def markdown(report: dict) -> str:
     variant_names = list(dict.fromkeys(r['variant'] for r in report['runs']))
     for variant in variant_names:
         s = summary[variant]
-        cells = [f"{fmt(s[n]['mean'])} ± {fmt(s[n]['std'])}" for n in names]
         lines.append('| ' + ' | '.join([
-            f'**{variant} mean ± std**', '', *cells,
-            *[f"{fmt(s[key]['mean'])} ± {fmt(s[key]['std'])}"
-              for key in NOISE_AUCS],
+            f'**{variant} mean ± std**', '',
+            *[mean_std_cell(s[key]) for key in (*names, *NOISE_AUCS)],
             fmt(s['time_per_iter_s']['mean']),
             fmt(s['teach_time_share']['mean']),
             fmt(s['peak_rss_mb']['mean'], 0)

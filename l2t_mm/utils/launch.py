@@ -6,7 +6,7 @@ import gc
 import os
 import os.path as osp
 import sys
-from typing import Callable, Iterator, Optional
+from typing import Callable, Iterator, Optional, Tuple
 
 import torch
 import torch.distributed as torch_dist
@@ -80,34 +80,36 @@ def lift_l2t_head_keys(cfg: Config) -> None:
             lift_head_keys(node)
 
 
-def leaf_datasets(dataset: dict) -> Iterator[dict]:
-    """The datasets that read files, inside wrappers: ``dataset`` of
-    RepeatDataset, MultiImageMixDataset ..., ``datasets`` of
-    ConcatDataset."""
+def leaf_datasets(dataset: dict,
+                  key: str) -> Iterator[Tuple[str, dict]]:
+    """(config key, dict) of each dataset under ``key`` that reads files,
+    inside wrappers: ``dataset`` of RepeatDataset, MultiImageMixDataset
+    ..., ``datasets`` of ConcatDataset."""
     if 'dataset' in dataset:
-        yield from leaf_datasets(dataset['dataset'])
+        yield from leaf_datasets(dataset['dataset'], f'{key}.dataset')
     elif 'datasets' in dataset:
-        for child in dataset['datasets']:
-            yield from leaf_datasets(child)
+        for index, child in enumerate(dataset['datasets']):
+            yield from leaf_datasets(child, f'{key}.datasets.{index}')
     else:
-        yield dataset
+        yield key, dataset
 
 
 def check_dataset_folders(cfg: Config) -> None:
     """Fail before building the runner when a dataset folder is missing."""
-    for key in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
-        loader = cfg.get(key)
+    for loader_key in ('train_dataloader', 'val_dataloader',
+                       'test_dataloader'):
+        loader = cfg.get(loader_key)
         if not loader:
             continue
-        for dataset in leaf_datasets(loader['dataset']):
+        for key, dataset in leaf_datasets(loader['dataset'],
+                                          f'{loader_key}.dataset'):
             root = dataset.get('data_root')
             if root and not osp.isdir(root):
                 raise LaunchError(
-                    f'{key}: the data_root {root!r} of its dataset does not '
-                    'exist. Generate the built-in dataset with `python '
-                    f'tools/make_dataset.py --out {root.rstrip("/")}` (or '
-                    '`make data`), or point data_root at your own data with '
-                    '--cfg-options.')
+                    f'{key}.data_root={root!r} does not exist. Generate the '
+                    'built-in dataset with `python tools/make_dataset.py '
+                    f'--out {root.rstrip("/")}` (or `make data`), or point '
+                    'data_root at your own data with --cfg-options.')
 
 
 def relocate_data_root(cfg: Config, data_root: str) -> None:

@@ -35,7 +35,7 @@ RUNS = [
 def test_mean_std_of_the_values_present():
     assert mean_std([1.0, None, 3.0]) == dict(mean=2.0,
                                               std=2 ** 0.5, n=2)
-    assert mean_std([4.0]) == dict(mean=4.0, std=0.0, n=1)
+    assert mean_std([4.0]) == dict(mean=4.0, std=None, n=1)
     assert mean_std([None, None]) == dict(mean=None, std=None, n=0)
 
 
@@ -65,9 +65,9 @@ def test_summary_per_variant_and_against_the_baseline():
     assert summary['l2t']['noise_auc'] == dict(
         mean=pytest.approx(0.7), std=pytest.approx(0.1414, abs=1e-4), n=2)
     assert summary['baseline']['noise_auc']['n'] == 0
-    assert summary['l2t']['noise_auc_within'] == dict(mean=0.65, std=0.0,
+    assert summary['l2t']['noise_auc_within'] == dict(mean=0.65, std=None,
                                                       n=1)
-    assert summary['l2t']['noise_auc_run_mean'] == dict(mean=0.9, std=0.0,
+    assert summary['l2t']['noise_auc_run_mean'] == dict(mean=0.9, std=None,
                                                         n=1)
     assert summary['l2t']['noise_auc_within_run_mean']['n'] == 0
     # Ratios of means, from these runs only.

@@ -24,11 +24,11 @@ def test_one_row_per_run_then_per_variant_then_the_comparison():
     assert lines[4] == ('| l2t | 1 | 18.000 | n/a | 0.800 | 0.650 | n/a | '
                         'n/a | 2.700 | 0.300 | 1300 |')
     assert lines[6] == ('| **baseline mean ± std** |  | 19.000 ± 1.414 | '
-                        'n/a ± n/a | n/a ± n/a | n/a ± n/a | n/a ± n/a | '
-                        'n/a ± n/a | 2.000 | 0.000 | 1000 |')
+                        'n/a | n/a | n/a | n/a | n/a | 2.000 | 0.000 | 1000 |')
+    # One run has no std: not shown as ± 0.
     assert lines[7] == ('| **l2t mean ± std** |  | 18.500 ± 0.707 | '
-                        'n/a ± n/a | 0.700 ± 0.141 | 0.650 ± 0.000 | '
-                        '0.900 ± 0.000 | n/a ± n/a | 2.600 | 0.250 | 1250 |')
+                        'n/a | 0.700 ± 0.141 | 0.650 (1 run) | '
+                        '0.900 (1 run) | n/a | 2.600 | 0.250 | 1250 |')
     assert lines[8] == ''
     # The median of windows (2.6 / 2.0) and the mean over iterations
     # (3.6 / 3.0): they differ where some stretches run slower.

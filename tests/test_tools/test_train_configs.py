@@ -269,8 +269,9 @@ def test_a_missing_folder_inside_a_concat_dataset_is_named(shapes_dataset,
     check_dataset_folders(cfg)  # both datasets there
     absent = str(tmp_path / 'absent')
     cfg.train_dataloader.dataset.datasets[1].data_root = absent
-    with pytest.raises(LaunchError, match=f'train_dataloader: the data_root '
-                       f"'{absent}' of its dataset does not exist"):
+    with pytest.raises(LaunchError, match=(
+            'train_dataloader.dataset.datasets.1.data_root='
+            f"'{absent}' does not exist")):
         check_dataset_folders(cfg)
 
 
