@@ -4,8 +4,8 @@
 # trains on them, so the benchmark can tell whether the teacher beats
 # simply using them. Same schedule as the baseline: with more images each
 # is seen less often, as a user who adds them to the training set would
-# find. Another dataset: the two datasets below are the config's train and
-# teach datasets; keep them in step with them.
+# find. For another dataset, change both entries below as you change the
+# config's train and teach datasets.
 _base_ = ['./fcn_baseline.py']
 
 train_dataloader = dict(

@@ -80,8 +80,7 @@ def lift_l2t_head_keys(cfg: Config) -> None:
             lift_head_keys(node)
 
 
-def leaf_datasets(dataset: dict,
-                  key: str) -> Iterator[Tuple[str, dict]]:
+def leaf_datasets(dataset: dict, key: str) -> Iterator[Tuple[str, dict]]:
     """(config key, dict) of each dataset under ``key`` that reads files,
     inside wrappers: ``dataset`` of RepeatDataset, MultiImageMixDataset
     ..., ``datasets`` of ConcatDataset."""
@@ -95,7 +94,9 @@ def leaf_datasets(dataset: dict,
 
 
 def check_dataset_folders(cfg: Config) -> None:
-    """Fail before building the runner when a dataset folder is missing."""
+    """Fail before building the runner when a dataset folder is missing,
+    in any child of a wrapper too: one line naming the key, not an error
+    from deep inside the dataset's build."""
     for loader_key in ('train_dataloader', 'val_dataloader',
                        'test_dataloader'):
         loader = cfg.get(loader_key)

@@ -106,6 +106,18 @@ def test_segmentation_baselines_differ_only_in_the_stock_model():
     assert set(fcn) == set(deeplab)
 
 
+@pytest.mark.parametrize('peer', ['fcn_plusteach.py', 'fcn_teachonly.py'])
+def test_data_peers_are_the_baseline_with_another_training_set(peer):
+    # Same model, schedule and checkpointing: a difference in the benchmark
+    # is the training images'.
+    fcn, other = resolved('fcn_baseline.py'), resolved(peer)
+    assert {key for key in fcn if fcn[key] != other.get(key)} == {
+        'train_dataloader'}
+    assert set(fcn) == set(other)
+    assert ({**fcn['train_dataloader'], 'dataset': None} ==
+            {**other['train_dataloader'], 'dataset': None})
+
+
 def test_detection_baselines_share_loaders_and_schedule():
     yolo, yolox = resolved('yolo_baseline.py'), resolved('yolox_baseline.py')
     for key in ('train_cfg', 'default_hooks', 'val_evaluator'):
