@@ -4,8 +4,9 @@
 # trains on them, so the benchmark can tell whether the teacher beats
 # simply using them. Same schedule as the baseline: with more images each
 # is seen less often, as a user who adds them to the training set would
-# find. For another dataset, change both entries below as you change the
-# config's train and teach datasets.
+# find. The two datasets are the teacher's and the baseline's own (the
+# teach dataloader's dataset carries the training pipeline), so they follow
+# any change made there.
 _base_ = ['./fcn_baseline.py']
 
 train_dataloader = dict(
@@ -13,8 +14,6 @@ train_dataloader = dict(
         _delete_=True,
         type='ConcatDataset',
         datasets=[
-            dict(**_base_.shapes_seg_train_dataset,
-                 pipeline=_base_.shapes_seg_train_pipeline),
-            dict(**_base_.shapes_seg_teach_dataset,
-                 pipeline=_base_.shapes_seg_train_pipeline),
+            _base_.shapes_seg_train_dataloader.dataset,
+            _base_.shapes_seg_teach_dataloader.dataset,
         ]))

@@ -4,8 +4,6 @@
 # on the noisy ones has to beat this too; see also configs/fcn_plusteach.py.
 _base_ = ['./fcn_baseline.py']
 
+# The teacher's dataset, which carries the training pipeline.
 train_dataloader = dict(
-    dataset=dict(
-        _delete_=True,
-        **_base_.shapes_seg_teach_dataset,
-        pipeline=_base_.shapes_seg_train_pipeline))
+    dataset=dict(_delete_=True, **_base_.shapes_seg_teach_dataloader.dataset))
