@@ -12,7 +12,8 @@ import warnings
 # keep it on purpose (it resolves `mmdet::` bases), so the warning is noise.
 warnings.filterwarnings('ignore', message='pkg_resources is deprecated')
 
-from l2t_mm.utils.launch import add_common_arguments, run  # noqa: E402
+from l2t_mm.utils.launch import (add_common_arguments,  # noqa: E402
+                                 check_teach_folders, run)
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -30,7 +31,8 @@ def parse_args(argv=None) -> argparse.Namespace:
 def main(argv=None) -> int:
     args = parse_args(argv)
 
-    def set_resume(cfg) -> None:
+    def prepare_training(cfg) -> None:
+        check_teach_folders(cfg)
         if args.resume == 'auto':
             cfg.resume, cfg.load_from = True, None
         elif args.resume is not None:
@@ -41,7 +43,7 @@ def main(argv=None) -> int:
                            f'{args.config}')
         runner.train()
 
-    return run('train.py', args, set_resume, train, amp=args.amp)
+    return run('train.py', args, prepare_training, train, amp=args.amp)
 
 
 if __name__ == '__main__':

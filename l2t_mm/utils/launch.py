@@ -93,24 +93,65 @@ def leaf_datasets(dataset: dict, key: str) -> Iterator[Tuple[str, dict]]:
         yield key, dataset
 
 
+def _missing_path(key: str, dataset: dict) -> Optional[str]:
+    """What of this dataset's ``data_root``, ``ann_file`` and
+    ``data_prefix`` folders is missing, as one line naming the key; None
+    when all are there. Relative paths are under ``data_root``, as
+    mmengine's ``BaseDataset`` joins them; remote (``s3://``...) paths are
+    the file backend's to check."""
+    root = dataset.get('data_root') or ''
+    if '://' in root:
+        return None
+    if root and not osp.isdir(root):
+        return f'{key}.data_root={root!r} does not exist'
+    paths = [('ann_file', dataset.get('ann_file'), osp.isfile)]
+    paths += [(f'data_prefix.{name}', path, osp.isdir)
+              for name, path in (dataset.get('data_prefix') or {}).items()]
+    for name, path, exists in paths:
+        if not isinstance(path, str) or not path or '://' in path:
+            continue
+        if not exists(osp.join(root, path)):
+            where = f' under data_root={root!r}' if root else ''
+            return f'{key}.{name}={path!r} does not exist{where}'
+    return None
+
+
+def _check_loader_folders(loader: dict, loader_key: str, fix: str) -> None:
+    for key, dataset in leaf_datasets(loader['dataset'],
+                                      f'{loader_key}.dataset'):
+        missing = _missing_path(key, dataset)
+        if missing:
+            root = (dataset.get('data_root') or 'data/shapes').rstrip('/')
+            raise LaunchError(
+                f'{missing}. Generate the built-in dataset with `python '
+                f'tools/make_dataset.py --out {root}` (or `make data`), or '
+                f'{fix}')
+
+
 def check_dataset_folders(cfg: Config) -> None:
-    """Fail before building the runner when a dataset folder is missing,
-    in any child of a wrapper too: one line naming the key, not an error
-    from deep inside the dataset's build."""
+    """Fail before building the runner when a dataset folder or annotation
+    file is missing, in any child of a wrapper too: one line naming the
+    key, not a traceback from deep inside the dataset's build."""
     for loader_key in ('train_dataloader', 'val_dataloader',
                        'test_dataloader'):
         loader = cfg.get(loader_key)
-        if not loader:
-            continue
-        for key, dataset in leaf_datasets(loader['dataset'],
-                                          f'{loader_key}.dataset'):
-            root = dataset.get('data_root')
-            if root and not osp.isdir(root):
-                raise LaunchError(
-                    f'{key}.data_root={root!r} does not exist. Generate the '
-                    'built-in dataset with `python tools/make_dataset.py '
-                    f'--out {root.rstrip("/")}` (or `make data`), or point '
-                    'data_root at your own data with --cfg-options.')
+        if loader:
+            _check_loader_folders(
+                loader, loader_key, 'point data_root at your own data with '
+                '--cfg-options.')
+
+
+def check_teach_folders(cfg: Config) -> None:
+    """The same check for the teacher's held-out split, which only training
+    reads (``tools/test.py`` evaluates without one)."""
+    for index, hook in enumerate(cfg.get('custom_hooks') or []):
+        loader = hook.get('teach_dataloader')
+        if isinstance(loader, dict) and 'dataset' in loader:
+            key = f'custom_hooks.{index}.teach_dataloader'
+            _check_loader_folders(
+                loader, key, f'point {key}.dataset at a held-out split of '
+                'your data with --cfg-options (the teacher needs images '
+                'the student does not train on).')
 
 
 def relocate_data_root(cfg: Config, data_root: str) -> None:

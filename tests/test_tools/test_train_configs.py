@@ -13,7 +13,8 @@ from mmseg.registry import DATASETS, MODELS
 from tool_helpers import REPO, run_tool, tiny_options
 
 from l2t_mm.utils.launch import (LaunchError, check_dataset_folders,
-                                 load_config, relocate_data_root)
+                                 check_teach_folders, load_config,
+                                 relocate_data_root)
 from l2t_mm.utils.run_logs import read_scalars
 
 # Index of L2TTeacherHook in each L2T config's custom_hooks.
@@ -277,6 +278,47 @@ def test_a_missing_folder_inside_a_concat_dataset_is_named(shapes_dataset,
             'train_dataloader.dataset.datasets.1.data_root='
             f"'{absent}' does not exist")):
         check_dataset_folders(cfg)
+
+
+def test_a_missing_annotation_file_or_prefix_folder_is_named(
+        shapes_dataset):
+    cfg = load_config(str(REPO / 'configs' / 'yolo_l2t.py'))
+    relocate_data_root(cfg, str(shapes_dataset))
+    check_dataset_folders(cfg)
+    check_teach_folders(cfg)
+    cfg.val_dataloader.dataset.ann_file = 'annotations/absent.json'
+    with pytest.raises(LaunchError, match=re.escape(
+            "val_dataloader.dataset.ann_file='annotations/absent.json' does "
+            f"not exist under data_root='{shapes_dataset}/'")):
+        check_dataset_folders(cfg)
+
+
+def test_a_missing_teach_split_is_named_only_for_training(shapes_dataset,
+                                                          tmp_path):
+    # A user's own data without a held-out split: the training, val and
+    # test folders are there, the teacher's are not.
+    data = tmp_path / 'data'
+    shutil.copytree(shapes_dataset, data,
+                    ignore=shutil.ignore_patterns('teach'))
+    cfg = load_config(str(REPO / 'configs' / 'fcn_l2t.py'))
+    relocate_data_root(cfg, str(data))
+    check_dataset_folders(cfg)  # evaluation needs no teach split
+    with pytest.raises(LaunchError, match=re.escape(
+            'custom_hooks.0.teach_dataloader.dataset.data_prefix.img_path='
+            "'img_dir/teach' does not exist")) as error:
+        check_teach_folders(cfg)
+    assert 'point custom_hooks.0.teach_dataloader.dataset at a held-out ' \
+        'split' in str(error.value)
+    # Through the tool: one line, exit code 2, before the runner is built.
+    result = run_tool('train.py', 'configs/fcn_l2t.py', '--work-dir',
+                      str(tmp_path / 'work'), '--data-root', str(data),
+                      fresh=True)
+    assert result.returncode == 2, result.stderr[-3000:]
+    assert result.stderr.startswith(
+        'train.py: custom_hooks.0.teach_dataloader.dataset.data_prefix.'
+        "img_path='img_dir/teach' does not exist"), result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1, result.stderr
+    assert not (tmp_path / 'work').exists()
 
 
 def test_test_tool_evaluates_an_l2t_checkpoint_without_a_teach_split(
