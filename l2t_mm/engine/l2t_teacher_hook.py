@@ -440,16 +440,24 @@ class L2TTeacherHook(Hook):
         if self.training:
             self._write_class_weights(runner, runner.iter)
 
+    def _batch_pair(self, runner, model: nn.Module, data_batch) -> tuple:
+        """This iteration's training batch and the next teach batch,
+        preprocessed, and the student's optimizer step to look ahead with:
+        what a teach step and a warm-up pair both start from."""
+        return (model.data_preprocessor(data_batch, True),
+                model.data_preprocessor(self._next_teach_batch(), True),
+                self._student_step(runner, model))
+
     def _accumulate(self, runner, model: nn.Module, data_batch) -> None:
         """A warm-up iteration: add this batch pair's meta-gradient to the
         sum the first teach step will be made from; φ stays."""
         start = time.perf_counter()
+        train_data, val_data, student_step = self._batch_pair(
+            runner, model, data_batch)
         meta_grad = pair_meta_gradient(
-            model, self.partition,
-            model.data_preprocessor(data_batch, True),
-            model.data_preprocessor(self._next_teach_batch(), True),
-            self._student_step(runner, model), self.progress(runner),
-            self.meta_objective(runner), _mean_over_ranks)
+            model, self.partition, train_data, val_data, student_step,
+            self.progress(runner), self.meta_objective(runner),
+            _mean_over_ranks)
         add_to_total(runner.message_hub, hub_key(WARMUP_SECONDS),
                      time.perf_counter() - start)
         if meta_grad is None:
@@ -468,9 +476,8 @@ class L2TTeacherHook(Hook):
         """One teach step on this iteration's batch; ``warmup``: the
         warm-up's last, which adds the summed pairs."""
         start = time.perf_counter()
-        train_data = model.data_preprocessor(data_batch, True)
-        val_data = model.data_preprocessor(self._next_teach_batch(), True)
-        student_step = self._student_step(runner, model)
+        train_data, val_data, student_step = self._batch_pair(
+            runner, model, data_batch)
         result = teach_step(
             model, self.partition, self.teacher, self.teacher_optimizer,
             train_data, val_data, student_step=student_step,
