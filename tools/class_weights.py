@@ -47,7 +47,7 @@ def main(argv=None) -> int:
                               'segmentation maps; this is a detection config')
         if args.data_root:
             relocate_data_root(cfg, args.data_root)
-        check_dataset_folders(cfg)
+        check_dataset_folders(cfg, ('train_dataloader', ))
         init_default_scope(cfg.default_scope)
         dataset = DATASETS.build(cfg.train_dataloader.dataset)
         names = list(dataset.metainfo['classes'])

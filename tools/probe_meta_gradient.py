@@ -26,6 +26,7 @@ import warnings
 warnings.filterwarnings('ignore', message='pkg_resources is deprecated')
 
 from l2t_mm.utils.launch import (LaunchError, add_common_arguments,  # noqa
+                                 check_dataset_folders, check_teach_folders,
                                  run)
 
 
@@ -75,6 +76,8 @@ def prepare(args: argparse.Namespace):
             raise LaunchError('the config has no L2TTeacherHook in '
                               'custom_hooks: probe an L2T config (e.g. '
                               'configs/fcn_l2t.py)')
+        check_dataset_folders(cfg, ('train_dataloader', ))
+        check_teach_folders(cfg)
         cfg.randomness = dict(cfg.get('randomness', {}), seed=args.seed)
 
     return edit

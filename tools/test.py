@@ -13,7 +13,8 @@ import warnings
 # keep it on purpose (it resolves `mmdet::` bases), so the warning is noise.
 warnings.filterwarnings('ignore', message='pkg_resources is deprecated')
 
-from l2t_mm.utils.launch import (LaunchError, add_common_arguments,  # noqa
+from l2t_mm.utils.launch import (TEST_LOADERS, LaunchError,  # noqa
+                                 add_common_arguments, check_dataset_folders,
                                  run)
 
 
@@ -28,6 +29,7 @@ def main(argv=None) -> int:
     args = parse_args(argv)
 
     def load_checkpoint(cfg) -> None:
+        check_dataset_folders(cfg, TEST_LOADERS)
         if not osp.isfile(args.checkpoint):
             raise LaunchError(f'checkpoint {args.checkpoint!r} does not exist')
         cfg.load_from = args.checkpoint

@@ -12,7 +12,8 @@ import warnings
 # keep it on purpose (it resolves `mmdet::` bases), so the warning is noise.
 warnings.filterwarnings('ignore', message='pkg_resources is deprecated')
 
-from l2t_mm.utils.launch import (add_common_arguments,  # noqa: E402
+from l2t_mm.utils.launch import (TRAIN_LOADERS,  # noqa: E402
+                                 add_common_arguments, check_dataset_folders,
                                  check_teach_folders, run)
 
 
@@ -32,6 +33,7 @@ def main(argv=None) -> int:
     args = parse_args(argv)
 
     def prepare_training(cfg) -> None:
+        check_dataset_folders(cfg, TRAIN_LOADERS)
         check_teach_folders(cfg)
         if args.resume == 'auto':
             cfg.resume, cfg.load_from = True, None

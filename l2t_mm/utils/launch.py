@@ -6,7 +6,7 @@ import gc
 import os
 import os.path as osp
 import sys
-from typing import Callable, Iterator, Optional, Tuple
+from typing import Callable, Iterator, Optional, Sequence, Tuple
 
 import torch
 import torch.distributed as torch_dist
@@ -95,22 +95,22 @@ def leaf_datasets(dataset: dict, key: str) -> Iterator[Tuple[str, dict]]:
 
 def _missing_path(key: str, dataset: dict) -> Optional[str]:
     """What of this dataset's ``data_root``, ``ann_file`` and
-    ``data_prefix`` folders is missing, as one line naming the key; None
-    when all are there. Relative paths are under ``data_root``, as
-    mmengine's ``BaseDataset`` joins them; remote (``s3://``...) paths are
-    the file backend's to check."""
+    ``data_prefix`` paths is missing, as one line naming the key; None when
+    all are there. Relative paths are under ``data_root``, as mmengine's
+    ``BaseDataset`` joins them; ``ann_file`` may be a folder (mmseg lists
+    ``img_path`` then); remote (``s3://``...) paths are the file backend's
+    to check."""
     root = dataset.get('data_root') or ''
     if '://' in root:
         return None
-    if root and not osp.isdir(root):
-        return f'{key}.data_root={root!r} does not exist'
-    paths = [('ann_file', dataset.get('ann_file'), osp.isfile)]
-    paths += [(f'data_prefix.{name}', path, osp.isdir)
-              for name, path in (dataset.get('data_prefix') or {}).items()]
-    for name, path, exists in paths:
+    prefix = dataset.get('data_prefix')
+    paths = [('ann_file', dataset.get('ann_file'))]
+    paths += [(f'data_prefix.{name}', path) for name, path in
+              (prefix.items() if isinstance(prefix, dict) else ())]
+    for name, path in paths:
         if not isinstance(path, str) or not path or '://' in path:
             continue
-        if not exists(osp.join(root, path)):
+        if not osp.exists(osp.join(root, path)):
             where = f' under data_root={root!r}' if root else ''
             return f'{key}.{name}={path!r} does not exist{where}'
     return None
@@ -119,39 +119,46 @@ def _missing_path(key: str, dataset: dict) -> Optional[str]:
 def _check_loader_folders(loader: dict, loader_key: str, fix: str) -> None:
     for key, dataset in leaf_datasets(loader['dataset'],
                                       f'{loader_key}.dataset'):
-        missing = _missing_path(key, dataset)
-        if missing:
-            root = (dataset.get('data_root') or 'data/shapes').rstrip('/')
+        root = dataset.get('data_root')
+        if root and '://' not in root and not osp.isdir(root):
             raise LaunchError(
-                f'{missing}. Generate the built-in dataset with `python '
-                f'tools/make_dataset.py --out {root}` (or `make data`), or '
-                f'{fix}')
+                f'{key}.data_root={root!r} does not exist. Generate the '
+                'built-in dataset with `python tools/make_dataset.py --out '
+                f'{root.rstrip("/")}` (or `make data`), or point data_root '
+                'at your own data with --cfg-options.')
+        missing = _missing_path(key, dataset)
+        if missing:  # the root is there: the user's data lacks a part
+            raise LaunchError(f'{missing}: {fix}')
 
 
-def check_dataset_folders(cfg: Config) -> None:
+TRAIN_LOADERS = ('train_dataloader', 'val_dataloader')
+TEST_LOADERS = ('test_dataloader', )
+
+
+def check_dataset_folders(cfg: Config, loader_keys: Sequence[str]) -> None:
     """Fail before building the runner when a dataset folder or annotation
-    file is missing, in any child of a wrapper too: one line naming the
-    key, not a traceback from deep inside the dataset's build."""
-    for loader_key in ('train_dataloader', 'val_dataloader',
-                       'test_dataloader'):
+    file that the tool reads (``loader_keys``) is missing, in any child of
+    a wrapper too: one line naming the key, not a traceback from deep inside
+    the dataset's build."""
+    for loader_key in loader_keys:
         loader = cfg.get(loader_key)
         if loader:
             _check_loader_folders(
-                loader, loader_key, 'point data_root at your own data with '
+                loader, loader_key, 'point it at your data with '
                 '--cfg-options.')
 
 
 def check_teach_folders(cfg: Config) -> None:
-    """The same check for the teacher's held-out split, which only training
-    reads (``tools/test.py`` evaluates without one)."""
+    """The same check for the teacher's held-out split, which only tools
+    that teach read (``tools/test.py`` evaluates without one)."""
     for index, hook in enumerate(cfg.get('custom_hooks') or []):
         loader = hook.get('teach_dataloader')
         if isinstance(loader, dict) and 'dataset' in loader:
             key = f'custom_hooks.{index}.teach_dataloader'
             _check_loader_folders(
                 loader, key, f'point {key}.dataset at a held-out split of '
-                'your data with --cfg-options (the teacher needs images '
-                'the student does not train on).')
+                'your data with --cfg-options (the teacher needs annotated '
+                'images the student does not train on).')
 
 
 def relocate_data_root(cfg: Config, data_root: str) -> None:
@@ -256,17 +263,17 @@ def configure(args: argparse.Namespace, amp: bool = False):
     lift_l2t_head_keys(cfg)
     if args.data_root:
         relocate_data_root(cfg, args.data_root)
-    cfg = prepare_config(cfg, args.config, args.launcher, args.work_dir, amp)
-    check_dataset_folders(cfg)
-    return cfg, task
+    return prepare_config(cfg, args.config, args.launcher, args.work_dir,
+                          amp), task
 
 
 def run(tool: str, args: argparse.Namespace,
         edit_config: Callable[[Config], None], action: Callable,
         amp: bool = False) -> int:
-    """Configure, start the process group, build the runner, call
-    ``action(runner, task)``, tear down. A LaunchError, from the set-up or
-    the action, is one line on stderr and exit code 2."""
+    """Configure, let ``edit_config`` adapt the config to the tool (and
+    check the datasets the tool reads), start the process group, build the
+    runner, call ``action(runner, task)``, tear down. A LaunchError, from
+    the set-up or the action, is one line on stderr and exit code 2."""
     from mmengine.registry import RUNNERS
     from mmengine.runner import Runner
 

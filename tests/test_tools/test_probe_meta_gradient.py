@@ -1,5 +1,6 @@
 """tools/probe_meta_gradient.py on a real segmentor and noisy labels."""
 import json
+import shutil
 
 import pytest
 import torch
@@ -99,3 +100,18 @@ def test_probe_refuses_data_without_clean_labels_and_configs_without_hook(
         '--work-dir', str(tmp_path / 'b'))
     assert baseline.returncode == 2
     assert 'no L2TTeacherHook' in baseline.stderr
+
+
+def test_probe_names_a_missing_teach_split(noisy_shapes_dataset,
+                                           baseline_checkpoint, tmp_path):
+    data = tmp_path / 'data'
+    shutil.copytree(noisy_shapes_dataset, data,
+                    ignore=shutil.ignore_patterns('teach'))
+    result = run_tool(
+        'probe_meta_gradient.py', 'configs/fcn_l2t.py',
+        str(baseline_checkpoint), '--data-root', str(data),
+        '--work-dir', str(tmp_path / 'work'), *SMALL)
+    assert result.returncode == 2
+    assert ('custom_hooks.0.teach_dataloader.dataset.data_prefix.img_path='
+            "'img_dir/teach' does not exist") in result.stderr
+    assert 'Traceback' not in result.stderr

@@ -12,9 +12,9 @@ from mmengine.registry import init_default_scope
 from mmseg.registry import DATASETS, MODELS
 from tool_helpers import REPO, run_tool, tiny_options
 
-from l2t_mm.utils.launch import (LaunchError, check_dataset_folders,
-                                 check_teach_folders, load_config,
-                                 relocate_data_root)
+from l2t_mm.utils.launch import (TEST_LOADERS, TRAIN_LOADERS, LaunchError,
+                                 check_dataset_folders, check_teach_folders,
+                                 load_config, relocate_data_root)
 from l2t_mm.utils.run_logs import read_scalars
 
 # Index of L2TTeacherHook in each L2T config's custom_hooks.
@@ -271,26 +271,36 @@ def test_a_missing_folder_inside_a_concat_dataset_is_named(shapes_dataset,
                                                            tmp_path):
     cfg = load_config(str(REPO / 'configs' / 'fcn_plusteach.py'))
     relocate_data_root(cfg, str(shapes_dataset))
-    check_dataset_folders(cfg)  # both datasets there
+    check_dataset_folders(cfg, TRAIN_LOADERS)  # both datasets there
     absent = str(tmp_path / 'absent')
     cfg.train_dataloader.dataset.datasets[1].data_root = absent
     with pytest.raises(LaunchError, match=re.escape(
             'train_dataloader.dataset.datasets.1.data_root='
             f"'{absent}' does not exist")):
-        check_dataset_folders(cfg)
+        check_dataset_folders(cfg, TRAIN_LOADERS)
+    # Each tool checks what it reads: evaluation reads no training data.
+    check_dataset_folders(cfg, TEST_LOADERS)
 
 
 def test_a_missing_annotation_file_or_prefix_folder_is_named(
         shapes_dataset):
     cfg = load_config(str(REPO / 'configs' / 'yolo_l2t.py'))
     relocate_data_root(cfg, str(shapes_dataset))
-    check_dataset_folders(cfg)
+    check_dataset_folders(cfg, TRAIN_LOADERS + TEST_LOADERS)
     check_teach_folders(cfg)
     cfg.val_dataloader.dataset.ann_file = 'annotations/absent.json'
     with pytest.raises(LaunchError, match=re.escape(
             "val_dataloader.dataset.ann_file='annotations/absent.json' does "
-            f"not exist under data_root='{shapes_dataset}/'")):
-        check_dataset_folders(cfg)
+            f"not exist under data_root='{shapes_dataset}/': point it at "
+            'your data')) as error:
+        check_dataset_folders(cfg, TRAIN_LOADERS)
+    # The root is there: generating the built-in data would not help.
+    assert 'make_dataset' not in str(error.value)
+    # mmseg takes a folder for ann_file (no split file: list img_path).
+    seg_cfg = load_config(str(REPO / 'configs' / 'fcn_l2t.py'))
+    relocate_data_root(seg_cfg, str(shapes_dataset))
+    seg_cfg.train_dataloader.dataset.ann_file = 'img_dir/train'
+    check_dataset_folders(seg_cfg, TRAIN_LOADERS)
 
 
 def test_a_missing_teach_split_is_named_only_for_training(shapes_dataset,
@@ -302,13 +312,14 @@ def test_a_missing_teach_split_is_named_only_for_training(shapes_dataset,
                     ignore=shutil.ignore_patterns('teach'))
     cfg = load_config(str(REPO / 'configs' / 'fcn_l2t.py'))
     relocate_data_root(cfg, str(data))
-    check_dataset_folders(cfg)  # evaluation needs no teach split
+    check_dataset_folders(cfg, TRAIN_LOADERS + TEST_LOADERS)
     with pytest.raises(LaunchError, match=re.escape(
             'custom_hooks.0.teach_dataloader.dataset.data_prefix.img_path='
             "'img_dir/teach' does not exist")) as error:
         check_teach_folders(cfg)
     assert 'point custom_hooks.0.teach_dataloader.dataset at a held-out ' \
         'split' in str(error.value)
+    assert 'make_dataset' not in str(error.value)
     # Through the tool: one line, exit code 2, before the runner is built.
     result = run_tool('train.py', 'configs/fcn_l2t.py', '--work-dir',
                       str(tmp_path / 'work'), '--data-root', str(data),
