@@ -93,16 +93,12 @@ def leaf_datasets(dataset: dict, key: str) -> Iterator[Tuple[str, dict]]:
         yield key, dataset
 
 
-def _missing_path(key: str, dataset: dict) -> Optional[str]:
-    """What of this dataset's ``data_root``, ``ann_file`` and
-    ``data_prefix`` paths is missing, as one line naming the key; None when
-    all are there. Relative paths are under ``data_root``, as mmengine's
-    ``BaseDataset`` joins them; ``ann_file`` may be a folder (mmseg lists
-    ``img_path`` then); remote (``s3://``...) paths are the file backend's
-    to check."""
-    root = dataset.get('data_root') or ''
-    if '://' in root:
-        return None
+def _missing_part(key: str, dataset: dict, root: str) -> Optional[str]:
+    """Which of this dataset's ``ann_file`` and ``data_prefix`` paths is
+    missing under its existing local ``root``, as one line naming the key;
+    None when all are there. Relative paths are under ``root``, as
+    mmengine's ``BaseDataset`` joins them; ``ann_file`` may be a folder
+    (mmseg lists ``img_path`` then)."""
     prefix = dataset.get('data_prefix')
     paths = [('ann_file', dataset.get('ann_file'))]
     paths += [(f'data_prefix.{name}', path) for name, path in
@@ -119,14 +115,16 @@ def _missing_path(key: str, dataset: dict) -> Optional[str]:
 def _check_loader_folders(loader: dict, loader_key: str, fix: str) -> None:
     for key, dataset in leaf_datasets(loader['dataset'],
                                       f'{loader_key}.dataset'):
-        root = dataset.get('data_root')
-        if root and '://' not in root and not osp.isdir(root):
+        root = dataset.get('data_root') or ''
+        if '://' in root:  # remote (s3://...): the file backend's to check
+            continue
+        if root and not osp.isdir(root):
             raise LaunchError(
                 f'{key}.data_root={root!r} does not exist. Generate the '
                 'built-in dataset with `python tools/make_dataset.py --out '
                 f'{root.rstrip("/")}` (or `make data`), or point data_root '
                 'at your own data with --cfg-options.')
-        missing = _missing_path(key, dataset)
+        missing = _missing_part(key, dataset, root)
         if missing:  # the root is there: the user's data lacks a part
             raise LaunchError(f'{missing}: {fix}')
 
